@@ -1,0 +1,35 @@
+# Two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := asset_registry
+
+.PHONY: run test lint translations clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/activate
+
+translations: $(BIN)/activate
+	$(BIN)/pybabel compile --statistics -d translations
+
+run: $(BIN)/activate translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: $(BIN)/activate translations
+	$(BIN)/ruff check .
+	env -u TEST_DATABASE_URL $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on $$TEST_DATABASE_URL"; \
+	  TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest; \
+	fi
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) instance/*.db

@@ -1,0 +1,94 @@
+"""Asset Registry: the equipment register for Jincheng's public institutions."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each domain package may have `models`, `views` (defining `bp`), `cli` (defining
+# `register_cli(app)`) and `seed` (defining `seed_demo()`); the order is the seeding order.
+DOMAINS = (
+    "tenancy",
+    "audit",
+    "catalog",
+    "assets",
+    "inspections",
+    "labels",
+    "plans",
+    "alerts",
+    "imports",
+    "reports",
+)
+
+
+def _optional(module_name: str):
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+
+
+def load_models() -> None:
+    """Import every domain's models so the metadata is complete."""
+    for name in DOMAINS:
+        _optional(f"{__name__}.{name}.models")
+
+
+def create_app(config: object | str | None = None) -> Flask:
+    """Build the app: only registration happens here."""
+    from config import CONFIGS, ProductionConfig
+
+    if config is None:
+        config = os.environ.get("ASSET_REGISTRY_CONFIG", "development")
+    if isinstance(config, str):
+        config = CONFIGS[config]
+    if config is ProductionConfig:
+        ProductionConfig.check()
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "connect_args": {"timeout": 30},
+        }
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    load_models()
+    from . import web
+
+    babel.init_app(app, locale_selector=web.select_locale)
+    web.init_app(app)
+
+    for name in DOMAINS:
+        views = _optional(f"{__name__}.{name}.views")
+        if views is not None:
+            app.register_blueprint(views.bp)
+        cli_module = _optional(f"{__name__}.{name}.cli")
+        if cli_module is not None:
+            cli_module.register_cli(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,209 @@
+"""Request lifecycle: scope, audit actor, one commit per request, errors, locale."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+
+from . import db_events  # noqa: F401  (registers the session/engine listeners)
+from .audit import hooks as _audit_hooks  # noqa: F401  (registers the audit hook)
+from .enums import Role
+from .extensions import db, login_manager
+from .tenancy.scope import Scope, set_scope
+
+log = logging.getLogger(__name__)
+core = Blueprint("core", __name__)
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    if lang is None and getattr(current_user, "is_authenticated", False):
+        lang = current_user.locale
+    return lang if lang in ("en", "zh_Hans_CN") else "zh_Hans_CN"
+
+
+def current_scope() -> Scope:
+    return g.scope
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def roles_required(*roles: str):
+    """Restrict a view to the active membership's role (others get 404, like foreign rows)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if g.scope.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+MANAGERS = (Role.CITY_ADMIN, Role.INSTITUTION_MANAGER)
+EDITORS = (Role.CITY_ADMIN, Role.INSTITUTION_MANAGER, Role.INSTITUTION_STAFF)
+
+
+def _before_request() -> None:
+    from .audit import hooks as audit_hooks
+    from .tenancy.services import active_membership, scope_for
+
+    if request.endpoint == "static":
+        return
+    set_scope(Scope.nothing())
+    audit_hooks.set_actor(db.session(), None, client_address())
+    g.membership = None
+    g.scope = Scope.nothing()
+    if current_user.is_authenticated:
+        membership = active_membership(current_user)
+        if membership is not None:
+            g.membership = membership
+            g.scope = scope_for(membership)
+            set_scope(g.scope)
+            audit_hooks.set_actor(db.session(), current_user.id, client_address())
+
+
+def _after_request(response):
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _teardown(exc) -> None:
+    if exc is not None:
+        db.session.rollback()
+
+
+def _context():
+    from .tenancy.services import memberships_of
+
+    memberships = []
+    if current_user.is_authenticated:
+        memberships = memberships_of(current_user)
+    return {
+        "Role": Role,
+        "scope": g.get("scope"),
+        "active_membership": g.get("membership"),
+        "memberships": memberships,
+        "current_locale": select_locale(),
+        "MANAGERS": MANAGERS,
+        "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
+        "EDITORS": EDITORS,
+    }
+
+
+@core.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # the point is to report, not to crash
+        log.exception("health check failed")
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+@core.post("/lang/<code>")
+def set_language(code: str):
+    if code in ("en", "zh_Hans_CN"):
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+    return redirect(request.referrer or url_for("core.home"))
+
+
+@core.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("reports.dashboard"))
+
+
+def _error_page(code: int, message: str):
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    app.teardown_request(_teardown)
+    app.context_processor(_context)
+    app.register_blueprint(core)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .tenancy.models import User
+
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+            return {"error": "unauthorized"}, 401
+        flash(_("请先登录。"), "warning")
+        return redirect(url_for("auth.login", next=request.full_path))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return _error_page(400, _("页面已过期或表单缺少安全令牌，请刷新页面后重试。"))
+
+    @app.errorhandler(404)
+    def not_found(err):
+        return _error_page(404, _("页面不存在，或您无权查看。"))
+
+    @app.errorhandler(413)
+    def too_large(err):
+        return _error_page(413, _("上传的文件过大。"))
+
+    @app.errorhandler(400)
+    def bad_request(err):
+        return _error_page(400, _("请求无效。"))
+
+    @app.errorhandler(500)
+    def server_error(err):
+        db.session.rollback()
+        return _error_page(500, _("服务器内部错误，已记录。请稍后重试。"))

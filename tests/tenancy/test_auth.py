@@ -1,0 +1,94 @@
+import datetime as dt
+
+from sqlalchemy import delete
+
+from asset_registry import clock
+from asset_registry.extensions import db
+from asset_registry.tenancy.models import LoginAttempt
+
+
+def test_sign_in_page_is_chinese_by_default(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert "登录" in html and "用户名" in html and 'lang="zh-CN"' in html
+
+
+def test_english_is_available(client):
+    client.post("/lang/en")
+    html = client.get("/login").get_data(as_text=True)
+    assert "Sign in" in html and "Username" in html
+
+
+def test_wrong_password_and_unknown_user_get_the_same_clear_message(client):
+    for username, password in [("rmyy", "nope-nope"), ("nobody-here", "whatever1")]:
+        response = client.login(username, password)
+        assert response.status_code == 401
+        assert "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_throttle_after_five_failures_for_an_account(client):
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.username == "sxkj"))
+    db.session.commit()
+    for _ in range(5):
+        assert client.login("sxkj", "wrong-password").status_code == 401
+    response = client.login("sxkj")  # even the right password is refused for now
+    body = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "登录失败次数过多，请 15 分钟后再试" in body
+    # 16 minutes later the window has passed
+    with clock.frozen(clock.now() + dt.timedelta(minutes=16)):
+        assert client.login("sxkj").status_code == 302
+
+
+def test_missing_csrf_token_is_a_clear_400(client):
+    response = client.client.post("/login", data={"username": "rmyy", "password": "x"})
+    assert response.status_code == 400
+    assert "安全令牌" in response.get_data(as_text=True)
+
+
+def test_session_cookie_flags(app, client):
+    response = client.login("rmyy")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_expired_or_missing_session_redirects_to_sign_in(client):
+    response = client.get("/admin/users")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_logout(login):
+    c = login("rmyy")
+    assert c.get("/dashboard/").status_code == 200
+    c.post("/logout")
+    assert c.get("/dashboard/").status_code == 302
+
+
+def test_password_change(login):
+    from asset_registry.tenancy.seed import DEMO_PASSWORD
+
+    c = login("stxz")
+    r = c.post("/password", {"current": "bad", "new": "another-pass-1", "confirm": "another-pass-1"})
+    assert "当前密码不正确" in r.get_data(as_text=True)
+    r = c.post(
+        "/password", {"current": DEMO_PASSWORD, "new": "another-pass-1", "confirm": "another-pass-1"}
+    )
+    assert r.status_code == 302
+    fresh = c.fresh()
+    assert fresh.login("stxz", "another-pass-1").status_code == 302
+    r = fresh.post(
+        "/password", {"current": "another-pass-1", "new": DEMO_PASSWORD, "confirm": DEMO_PASSWORD}
+    )
+    assert r.status_code == 302
+
+
+def test_switching_to_a_membership_the_user_lacks(login):
+    from tests.helpers import membership_id
+
+    c = login("rmyy")
+    r = c.post("/switch", {"membership_id": membership_id("wjw")}, follow_redirects=True)
+    assert "您没有该身份" in r.get_data(as_text=True)
+
+
+def test_healthz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json["database"] == "ok"
