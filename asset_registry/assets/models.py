@@ -1,4 +1,7 @@
-"""Assets, their status history, attachments and replaced QR tokens."""
+"""Assets, their status history, attachments and replaced QR tokens.
+
+Engineers: read HACKING.md at the repository root before changing this package.
+"""
 
 from __future__ import annotations
 
