@@ -92,3 +92,30 @@ def test_switching_to_a_membership_the_user_lacks(login):
 def test_healthz(client):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json["database"] == "ok"
+
+
+def test_switching_between_two_memberships(app, login):
+    from sqlalchemy import select
+
+    from asset_registry.tenancy import services
+    from asset_registry.tenancy.models import Organisation, User
+    from asset_registry.tenancy.scope import Scope, use_scope
+
+    def org(code):
+        return db.session.scalars(select(Organisation).where(Organisation.code == code)).one()
+
+    with use_scope(Scope.system()):
+        user = db.session.scalars(select(User).where(User.username == "two_hats")).first()
+        if user is None:
+            user = services.create_user(
+                Scope.system(), username="two_hats", display_name="双重身份",
+                password="demo12345", org_id=org("rmyy").id, role="institution_manager",
+            )
+            services.grant(Scope.system(), user, org("wjw").id, "bureau_reviewer")
+            db.session.commit()
+        reviewer = next(m.id for m in services.memberships_of(user) if m.role == "bureau_reviewer")
+    c = login("two_hats")
+    assert "妇幼保健院" not in c.get("/admin/orgs").get_data(as_text=True)
+    r = c.post("/switch", {"membership_id": reviewer}, follow_redirects=True)
+    assert "已切换到" in r.get_data(as_text=True)
+    assert "妇幼保健院" in c.get("/admin/orgs").get_data(as_text=True)
