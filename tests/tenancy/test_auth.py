@@ -67,10 +67,13 @@ def test_password_change(login):
     from asset_registry.tenancy.seed import DEMO_PASSWORD
 
     c = login("stxz")
-    r = c.post("/password", {"current": "bad", "new": "another-pass-1", "confirm": "another-pass-1"})
+    r = c.post(
+        "/password", {"current": "bad", "new": "another-pass-1", "confirm": "another-pass-1"}
+    )
     assert "当前密码不正确" in r.get_data(as_text=True)
     r = c.post(
-        "/password", {"current": DEMO_PASSWORD, "new": "another-pass-1", "confirm": "another-pass-1"}
+        "/password",
+        {"current": DEMO_PASSWORD, "new": "another-pass-1", "confirm": "another-pass-1"},
     )
     assert r.status_code == 302
     fresh = c.fresh()
@@ -108,8 +111,12 @@ def test_switching_between_two_memberships(app, login):
         user = db.session.scalars(select(User).where(User.username == "two_hats")).first()
         if user is None:
             user = services.create_user(
-                Scope.system(), username="two_hats", display_name="双重身份",
-                password="demo12345", org_id=org("rmyy").id, role="institution_manager",
+                Scope.system(),
+                username="two_hats",
+                display_name="双重身份",
+                password="demo12345",
+                org_id=org("rmyy").id,
+                role="institution_manager",
             )
             services.grant(Scope.system(), user, org("wjw").id, "bureau_reviewer")
             db.session.commit()

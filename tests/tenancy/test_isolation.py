@@ -26,9 +26,7 @@ def test_demo_scopes(app):
         )
     assert scope_of("admin").org_ids is None
     regulator = scope_of("scjg")
-    assert regulator.special_only and regulator.contains_org(
-        next(iter(scope_of("hcxf").org_ids))
-    )
+    assert regulator.special_only and regulator.contains_org(next(iter(scope_of("hcxf").org_ids)))
 
 
 def test_query_without_scope_fails_closed(app):
@@ -42,9 +40,7 @@ def test_tenant_rows_are_filtered_everywhere(app):
         orgs = set(db.session.scalars(select(Membership.org_id)))
         assert orgs == set(rmyy.org_ids)
         # counts through a subquery are filtered too
-        total = db.session.scalar(
-            select(func.count()).select_from(select(Membership).subquery())
-        )
+        total = db.session.scalar(select(func.count()).select_from(select(Membership).subquery()))
         assert total == len(list(db.session.scalars(select(Membership))))
 
 
@@ -81,8 +77,13 @@ def test_manager_cannot_grant_city_admin_or_other_orgs(login, app):
     hcxf_org = next(iter(scope_of("hcxf").org_ids))
     r = c.post(
         "/admin/users/new",
-        {"username": "intruder", "display_name": "x", "password": "long-enough-1",
-         "org_id": hcxf_org, "role": "institution_staff"},
+        {
+            "username": "intruder",
+            "display_name": "x",
+            "password": "long-enough-1",
+            "org_id": hcxf_org,
+            "role": "institution_staff",
+        },
     )
     assert r.status_code == 200  # form re-shown: the org is not a valid choice
     from asset_registry.tenancy.models import User
@@ -96,13 +97,19 @@ def test_audit_records_and_is_scoped(login):
     rmyy_org = next(iter(scope_of("rmyy").org_ids))
     r = c.post(
         "/admin/users/new",
-        {"username": "rmyy_new_staff", "display_name": "新巡检员", "password": "long-enough-1",
-         "org_id": rmyy_org, "role": "institution_staff"},
+        {
+            "username": "rmyy_new_staff",
+            "display_name": "新巡检员",
+            "password": "long-enough-1",
+            "org_id": rmyy_org,
+            "role": "institution_staff",
+        },
     )
     assert r.status_code == 302
     with use_scope(Scope.system()):
         events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.entity == "membership")
+            select(AuditEvent)
+            .where(AuditEvent.entity == "membership")
             .order_by(AuditEvent.id.desc())
         ).first()
     assert events.org_id == rmyy_org and events.action == "create"

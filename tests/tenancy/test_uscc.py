@@ -25,8 +25,13 @@ def test_malformed_uscc_is_a_clear_message(login):
     c = login("admin")
     r = c.post(
         "/admin/orgs/new",
-        {"code": "x1", "name": "测试单位", "kind": "institution", "parent_id": 1,
-         "uscc": "91350100M000100Y44"},
+        {
+            "code": "x1",
+            "name": "测试单位",
+            "kind": "institution",
+            "parent_id": 1,
+            "uscc": "91350100M000100Y44",
+        },
     )
     assert r.status_code == 200
     assert "统一社会信用代码格式或校验位不正确" in r.get_data(as_text=True)
