@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := asset_registry
 
-.PHONY: run test lint translations clean
+.PHONY: run test lint translations translations-update clean
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,8 @@ lint: $(BIN)/activate
 
 clean:
 	rm -rf $(VENV) instance/*.db
+
+# Refresh the English catalogue after adding UI strings (the msgids are the Chinese texts).
+translations-update: $(BIN)/activate
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -o translations/messages.pot .
+	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching

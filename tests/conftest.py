@@ -9,13 +9,10 @@ import os
 import re
 import shutil
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from asset_registry import create_app
@@ -23,7 +20,7 @@ from asset_registry.extensions import db
 from asset_registry.tenancy.scope import Scope, set_scope
 from asset_registry.tenancy.seed import DEMO_PASSWORD
 from config import TestingConfig
-from tests.helpers import scope_of
+from tests.helpers import scope_of, throwaway_database_url
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,30 +30,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _database_url(tmp_dir: Path) -> tuple[str, callable]:
-    """A fresh database for this test session; returns (url, cleanup)."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{tmp_dir / 'test.db'}", lambda: None
-    url = make_url(base)
-    name = f"ar_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def cleanup():
-        db.engine.dispose() if db else None
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), cleanup
-
-
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
-    url, cleanup = _database_url(tmp)
+    url, cleanup = throwaway_database_url(tmp)
 
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = url

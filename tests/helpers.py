@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from asset_registry.extensions import db
 from asset_registry.tenancy.models import Membership, User
@@ -33,3 +38,22 @@ def browser_login(pg, username: str, password: str = DEMO_PASSWORD) -> None:
     pg.fill("input[name=password]", password)
     pg.click("button[type=submit]")
     pg.wait_for_url(lambda url: "/login" not in url)
+
+
+def throwaway_database_url(tmp_dir: Path) -> tuple[str, callable]:
+    """A fresh database for this test session; returns (url, cleanup)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_dir / 'test.db'}", lambda: None
+    url = make_url(base)
+    name = f"ar_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def cleanup():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), cleanup
