@@ -73,12 +73,15 @@ class Obligation(AssetOwned, db.Model):
     # the latest record failed and no passing one has followed
     failed: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # edited by a manager: re-categorisation and template refreshes leave it alone
+    customised: Mapped[bool] = mapped_column(default=False)
 
     asset: Mapped[Asset] = relationship()
 
     @property
     def kind_label(self) -> str:
-        return ObligationKind(self.kind).label if self.kind in ObligationKind else self.kind
+        known = self.kind in ObligationKind._value2member_map_
+        return ObligationKind(self.kind).label if known else self.kind
 
 
 class InspectionRecord(AssetOwned, db.Model):
@@ -99,6 +102,8 @@ class InspectionRecord(AssetOwned, db.Model):
     next_due: Mapped[dt.date | None]
     problems: Mapped[str | None] = mapped_column(Text)
     checklist_results: Mapped[dict | None] = mapped_column(JSON)
+    # 安全状况等级 stated in a pressure-vessel report (1–5)
+    safety_grade: Mapped[int | None]
     method: Mapped[str] = mapped_column(String(10), default="form")  # form | scan | import
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
@@ -134,3 +139,8 @@ class Fault(AssetOwned, db.Model):
     resolution: Mapped[str | None] = mapped_column(Text)
 
     asset: Mapped[Asset] = relationship()
+
+    @property
+    def severity_label(self) -> str:
+        known = self.severity in FaultSeverity._value2member_map_
+        return FaultSeverity(self.severity).label if known else ""

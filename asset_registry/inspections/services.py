@@ -1,21 +1,1228 @@
-"""Inspections services (interface used by the asset register; filled in by the inspections work)."""
+"""Inspections services: obligations, inspection records, must-not-run, compliance,
+faults, self-checks and the renewal priority.
+
+They take the scope explicitly, flush, and never commit. The rules themselves
+(intervals, conclusions, what blocks an asset) live in `rules.py`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from ..assets.models import Asset, AssetStatus
+from flask_babel import gettext as _
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import contains_eager, joinedload
+
+from .. import clock
+from ..assets.models import Asset, AssetStatus, Attachment, StatusChange
+from ..audit.hooks import audit_rows
+from ..catalog.models import Category, ObligationTemplate
+from ..extensions import db
+from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope
+from . import rules
+from .models import Fault, FaultSeverity, InspectionRecord, Obligation, ObligationKind
+
+CHUNK = 500
+METHODS = ("form", "scan", "import")
+DUE_WINDOWS = (30, 60, 90)
+# A stop written by this module starts with this mark, so a passing inspection
+# restarts only what an inspection stopped (not a manager's own decision).
+STOP_MARK = "法定检验"
+
+
+class InspectionError(ValueError):
+    """Bad input: a clear Chinese message, tied to a form field when there is one."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# --------------------------------------------------------------------------- coercion
+
+
+def _date(data: Mapping, key: str) -> dt.date | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        message = _("日期格式不正确，请使用 年-月-日（如 2024-06-10）。")
+        raise InspectionError(key, message) from None
+
+
+def _text(data: Mapping, key: str, limit: int) -> str | None:
+    value = data.get(key)
+    value = str(value).strip() if value is not None else ""
+    if len(value) > limit:
+        raise InspectionError(key, _("内容过长（最多 %(n)s 个字符）。", n=limit))
+    return value or None
+
+
+def _int(data: Mapping, key: str, lo: int, hi: int) -> int | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        number = value if isinstance(value, int) else int(str(value).strip())
+    except ValueError:
+        raise InspectionError(key, _("请输入整数。")) from None
+    if not lo <= number <= hi:
+        raise InspectionError(key, _("请输入 %(lo)s 到 %(hi)s 之间的整数。", lo=lo, hi=hi))
+    return number
+
+
+def _amount(data: Mapping, key: str, places: str) -> decimal.Decimal | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        amount = decimal.Decimal(str(value).strip().replace(",", ""))
+    except decimal.InvalidOperation:
+        raise InspectionError(key, _("请输入数字。")) from None
+    if not amount.is_finite() or amount < 0:
+        raise InspectionError(key, _("请输入不小于 0 的数字。"))
+    if amount >= 10**11:
+        raise InspectionError(key, _("数值过大。"))
+    return amount.quantize(decimal.Decimal(places), rounding=decimal.ROUND_HALF_UP)
+
+
+def _check_writable(scope: Scope, asset: Asset) -> None:
+    if not scope.writable or not scope.contains_org(asset.org_id):
+        raise InspectionError(None, _("无权为该设备登记。"))
+
+
+def _plain(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+# --------------------------------------------------------------------------- obligations
+
+
+@dataclass(frozen=True)
+class _AssetFacts:
+    id: int
+    org_id: int
+    category_id: int | None
+    base: dt.date | None
+    design_life_end: dt.date | None
+    is_special: bool
+    special_code: str | None
+    vessel_grade: int | None
+    radiation: bool
+    metrology: bool
+
+
+def _asset_facts(asset_ids: list[int]) -> list[_AssetFacts]:
+    out = []
+    for start in range(0, len(asset_ids), CHUNK):
+        rows = db.session.execute(
+            select(
+                Asset.id,
+                Asset.org_id,
+                Asset.category_id,
+                func.coalesce(Asset.commissioned_on, Asset.purchase_date),
+                Asset.design_life_end,
+                Asset.is_special,
+                func.coalesce(Asset.special_code, Category.special_code),
+                Asset.vessel_grade,
+                Asset.radiation,
+                Asset.metrology,
+            )
+            .outerjoin(Category, Category.id == Asset.category_id)
+            .where(Asset.id.in_(asset_ids[start : start + CHUNK]))
+        ).all()
+        out.extend(_AssetFacts(*row) for row in rows)
+    return out
+
+
+def _templates_by_category() -> dict[int, list[ObligationTemplate]]:
+    """Each category's effective templates: its own, else the nearest ancestor's
+    (reference data: two small queries for any number of assets)."""
+    parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())
+    own: dict[int, list[ObligationTemplate]] = {}
+    for template in db.session.scalars(select(ObligationTemplate).order_by(ObligationTemplate.id)):
+        own.setdefault(template.category_id, []).append(template)
+    effective: dict[int, list[ObligationTemplate]] = {}
+    for category_id in parents:
+        node, seen = category_id, set()
+        while node is not None and node not in own and node not in seen:
+            seen.add(node)
+            node = parents.get(node)
+        effective[category_id] = own.get(node, []) if node is not None else []
+    return effective
+
+
+def _applies(template: ObligationTemplate, facts: _AssetFacts) -> bool:
+    if template.condition == "radiation":
+        return facts.radiation
+    if template.condition == "metrology":
+        return facts.metrology
+    return True
+
+
+def _planned(facts: _AssetFacts, templates: list[ObligationTemplate], today: dt.date) -> dict:
+    """The duties an asset should carry, keyed ("t", template id) or ("k", kind)."""
+    base = facts.base or today
+    plan: dict[tuple, dict] = {}
+    for template in templates:
+        if not _applies(template, facts):
+            continue
+        months = template.interval_months
+        if rules.grade_governs(template.kind, facts.special_code):
+            months = rules.grade_interval(facts.vessel_grade, months)
+        plan[("t", template.id)] = {
+            "template_id": template.id,
+            "kind": template.kind,
+            "name": template.name,
+            "interval_months": months,
+            "interval_days": template.interval_days,
+            "lead_days": template.lead_days,
+            "statutory": template.statutory,
+            "conclusion_set": template.conclusion_set,
+            "checklist": template.checklist,
+            "next_due": rules.first_due(
+                base,
+                today,
+                first_months=template.first_within_months,
+                months=months,
+                days=template.interval_days,
+            ),
+        }
+    auto = {
+        "template_id": None,
+        "interval_months": None,
+        "interval_days": None,
+        "lead_days": 90,
+        "conclusion_set": "general",
+        "checklist": None,
+    }
+    if facts.is_special and facts.design_life_end is not None:
+        # 达到设计使用年限: inspection or safety assessment before continued use
+        plan[("k", ObligationKind.DESIGN_LIFE_ASSESSMENT.value)] = {
+            **auto,
+            "kind": ObligationKind.DESIGN_LIFE_ASSESSMENT.value,
+            "name": "达到设计使用年限检验/安全评估",
+            "statutory": True,
+            "next_due": facts.design_life_end,
+        }
+    if rules.is_vessel(facts.special_code) and (facts.base or facts.design_life_end):
+        candidates = [facts.design_life_end]
+        if facts.base is not None:
+            candidates.append(rules.add_years(facts.base, rules.VESSEL_RISK_YEARS))
+        plan[("k", ObligationKind.RISK_ASSESSMENT.value)] = {
+            **auto,
+            "kind": ObligationKind.RISK_ASSESSMENT.value,
+            "name": "安全风险评估（使用超20年或超设计使用年限）",
+            "statutory": False,
+            "next_due": min(d for d in candidates if d is not None),
+        }
+    return plan
+
+
+def _key(obligation_template_id: int | None, kind: str) -> tuple:
+    return ("t", obligation_template_id) if obligation_template_id else ("k", kind)
+
+
+def _existing_keys(asset_ids: list[int]) -> set[tuple]:
+    keys = set()
+    for start in range(0, len(asset_ids), CHUNK):
+        rows = db.session.execute(
+            select(Obligation.asset_id, Obligation.template_id, Obligation.kind).where(
+                Obligation.asset_id.in_(asset_ids[start : start + CHUNK])
+            )
+        ).all()
+        keys.update((asset_id, _key(tid, kind)) for asset_id, tid, kind in rows)
+    return keys
+
+
+def create_default_obligations(asset_ids: list[int]) -> int:
+    """Give freshly created or imported assets their default duties, set-based: a few
+    reference queries, one SELECT per 500 assets, one multi-row INSERT with RETURNING,
+    and the audit rows in bulk. Duties an asset already has (active or not) are kept.
+    Returns the number of obligations created."""
+    asset_ids = sorted(set(asset_ids))
+    if not asset_ids:
+        return 0
+    db.session.flush()
+    today = clock.today()
+    templates = _templates_by_category()
+    existing = _existing_keys(asset_ids)
+    rows = []
+    for facts in _asset_facts(asset_ids):
+        plan = _planned(facts, templates.get(facts.category_id, []), today)
+        for key, duty in plan.items():
+            if (facts.id, key) not in existing:
+                rows.append({"org_id": facts.org_id, "asset_id": facts.id, **duty})
+    if not rows:
+        return 0
+    table = Obligation.__table__
+    ids = db.session.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+    ).scalars().all()
+    audit_rows(
+        db.session,
+        [
+            {
+                "org_id": row["org_id"],
+                "entity": table.name,
+                "entity_id": new_id,
+                "action": "create",
+                "changes": {
+                    "before": {},
+                    "after": {k: _plain(v) for k, v in row.items() if v is not None},
+                },
+            }
+            for new_id, row in zip(ids, rows, strict=True)
+        ],
+    )
+    return len(rows)
 
 
 def sync_obligations(scope: Scope, asset: Asset) -> None:
-    """Create/refresh the asset's obligations from its category's templates."""
+    """Create/refresh the asset's obligations from its category's templates.
+
+    On re-categorisation (or a changed flag, date or vessel grade) duties that no
+    longer apply are deactivated, ones that apply again are reactivated, untouched
+    ones follow the new rule, and duties a manager edited are left as they are."""
+    db.session.flush()
+    today = clock.today()
+    facts = _asset_facts([asset.id])
+    if not facts:
+        return
+    plan = _planned(facts[0], _templates_by_category().get(facts[0].category_id, []), today)
+    current = db.session.scalars(select(Obligation).where(Obligation.asset_id == asset.id)).all()
+    for obligation in current:
+        duty = plan.get(_key(obligation.template_id, obligation.kind))
+        if obligation.customised:
+            continue
+        if duty is None:
+            obligation.active = False
+            continue
+        obligation.active = True
+        obligation.interval_months = duty["interval_months"]
+        if obligation.last_done is None:
+            obligation.next_due = duty["next_due"]
+    db.session.flush()
+    create_default_obligations([asset.id])
+
+
+def obligations_of(scope: Scope, asset: Asset, *, include_inactive: bool = False):
+    stmt = select(Obligation).where(Obligation.asset_id == asset.id)
+    if not include_inactive:
+        stmt = stmt.where(Obligation.active.is_(True))
+    return list(
+        db.session.scalars(
+            stmt.order_by(Obligation.statutory.desc(), Obligation.next_due, Obligation.id)
+        )
+    )
+
+
+def get_obligation(scope: Scope, obligation_id: int) -> Obligation | None:
+    return db.session.scalars(
+        select(Obligation)
+        .where(Obligation.id == obligation_id)
+        .options(joinedload(Obligation.asset).joinedload(Asset.organisation))
+    ).one_or_none()
+
+
+def update_obligation(scope: Scope, obligation: Obligation, data: Mapping) -> Obligation:
+    """A manager's per-asset edit of interval, lead time, next due date and checklist."""
+    _check_writable(scope, obligation.asset)
+    months = _int(data, "interval_months", 1, 240)
+    days = _int(data, "interval_days", 1, 3650)
+    lead = _int(data, "lead_days", 0, 365)
+    next_due = _date(data, "next_due")
+    raw = data.get("checklist")
+    if isinstance(raw, str):
+        raw = raw.splitlines()
+    items = [str(i).strip() for i in (raw or []) if str(i).strip()]
+    if len(items) > 30:
+        raise InspectionError("checklist", _("检查项最多 30 条。"))
+    if any(len(i) > 100 for i in items):
+        raise InspectionError("checklist", _("每条检查项最多 100 个字符。"))
+    if len(set(items)) != len(items):
+        raise InspectionError("checklist", _("检查项不能重复。"))
+    if months and days:
+        raise InspectionError("interval_days", _("周期请只填写月数或天数其中之一。"))
+    obligation.interval_months = months
+    obligation.interval_days = days
+    obligation.lead_days = lead if lead is not None else obligation.lead_days
+    if next_due is not None:
+        obligation.next_due = next_due
+    obligation.checklist = items or None
+    obligation.active = bool(data.get("active", True)) and data.get("active") not in ("", "0")
+    obligation.customised = True
+    db.session.flush()
+    return obligation
+
+
+# --------------------------------------------------------------------------- must not run
+
+
+def _blocking(asset_id: int, today: dt.date) -> list[Obligation]:
+    return list(
+        db.session.scalars(
+            select(Obligation)
+            .where(Obligation.asset_id == asset_id, rules.blocking_clause(today))
+            .order_by(Obligation.id)
+        )
+    )
+
+
+def _out_of_use_vessel(asset: Asset) -> bool:
+    return asset.vessel_grade == 5 and rules.is_fixed_vessel(asset.special_code)
+
+
+def _stopped_by_inspection(asset: Asset) -> bool:
+    reason = db.session.scalar(
+        select(StatusChange.reason)
+        .where(StatusChange.asset_id == asset.id, StatusChange.to_status == AssetStatus.STOPPED)
+        .order_by(StatusChange.at.desc(), StatusChange.id.desc())
+        .limit(1)
+    )
+    return bool(reason) and (reason.startswith(STOP_MARK) or reason.startswith(_("法定检验")))
+
+
+def _stop_reason(names: list[str]) -> str:
+    return _("法定检验不合格或逾期，停止运行：%(items)s", items="、".join(names))[:500]
+
+
+def _refresh_run_state(asset: Asset, user_id: int | None, today: dt.date) -> None:
+    """Stop an in-service asset that must not run; restart one an inspection stopped
+    once nothing keeps it stopped any more."""
+    blocking = _blocking(asset.id, today)
+    names = [o.name for o in blocking]
+    if _out_of_use_vessel(asset):
+        names.append(_("安全状况等级 5 级"))
+    if names and asset.status == AssetStatus.IN_SERVICE:
+        _set_status(asset, AssetStatus.STOPPED, _stop_reason(names), user_id)
+    elif not names and asset.status == AssetStatus.STOPPED and _stopped_by_inspection(asset):
+        _set_status(asset, AssetStatus.IN_SERVICE, _("法定检验合格，恢复运行"), user_id)
+
+
+def _set_status(asset: Asset, to_status: str, reason: str, user_id: int | None) -> None:
+    db.session.add(
+        StatusChange(
+            org_id=asset.org_id,
+            asset_id=asset.id,
+            from_status=asset.status,
+            to_status=str(to_status),
+            reason=reason,
+            user_id=user_id,
+        )
+    )
+    asset.status = str(to_status)
+
+
+def enforce_must_not_run(today: dt.date | None = None) -> int:
+    """Stop every in-service asset with a failed or overdue statutory duty, set-based
+    (one SELECT, one UPDATE, one multi-row INSERT of status changes, audit in bulk).
+    Meant for the daily job under the system scope. Returns the number stopped."""
+    today = today or clock.today()
+    db.session.flush()
+    rows = db.session.execute(
+        select(Asset.id, Asset.org_id, Obligation.name)
+        .join(Obligation, Obligation.asset_id == Asset.id)
+        .where(Asset.status == AssetStatus.IN_SERVICE, rules.blocking_clause(today))
+        .order_by(Asset.id, Obligation.id)
+    ).all()
+    by_asset: dict[int, tuple[int, list[str]]] = {}
+    for asset_id, org_id, name in rows:
+        by_asset.setdefault(asset_id, (org_id, []))[1].append(name)
+    if not by_asset:
+        return 0
+    now = clock.utcnow_naive()
+    ids = sorted(by_asset)
+    asset_table = Asset.__table__
+    for start in range(0, len(ids), CHUNK):
+        db.session.execute(
+            update(asset_table)
+            .where(
+                asset_table.c.id.in_(ids[start : start + CHUNK]),
+                asset_table.c.status == AssetStatus.IN_SERVICE,
+            )
+            .values(status=AssetStatus.STOPPED.value, updated_at=now)
+        )
+    changes = [
+        {
+            "org_id": by_asset[i][0],
+            "asset_id": i,
+            "at": now,
+            "from_status": AssetStatus.IN_SERVICE.value,
+            "to_status": AssetStatus.STOPPED.value,
+            "reason": _stop_reason(by_asset[i][1]),
+            "user_id": None,
+        }
+        for i in ids
+    ]
+    table = StatusChange.__table__
+    change_ids = db.session.execute(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), changes
+    ).scalars().all()
+    audit = []
+    for change_id, change in zip(change_ids, changes, strict=True):
+        audit.append(
+            {
+                "org_id": change["org_id"],
+                "entity": asset_table.name,
+                "entity_id": change["asset_id"],
+                "action": "update",
+                "changes": {"before": {"status": "in_service"}, "after": {"status": "stopped"}},
+            }
+        )
+        audit.append(
+            {
+                "org_id": change["org_id"],
+                "entity": table.name,
+                "entity_id": change_id,
+                "action": "create",
+                "changes": {"before": {}, "after": {k: _plain(v) for k, v in change.items()
+                                                    if k != "at" and v is not None}},
+            }
+        )
+    audit_rows(db.session, audit)
+    # ORM copies of these assets in this session are stale now
+    db.session.expire_all()
+    return len(ids)
 
 
 def valid_until(asset: Asset) -> dt.date | None:
     """The date the public safety mark shows: the earliest statutory next_due."""
-    return None
+    return db.session.scalar(
+        select(func.min(Obligation.next_due)).where(
+            Obligation.asset_id == asset.id,
+            Obligation.active.is_(True),
+            Obligation.statutory.is_(True),
+        )
+    )
 
 
-def must_not_run(asset: Asset) -> bool:
-    return asset.status == AssetStatus.STOPPED
+def must_not_run(asset: Asset, today: dt.date | None = None) -> bool:
+    if asset.status == AssetStatus.STOPPED or _out_of_use_vessel(asset):
+        return True
+    return bool(_blocking(asset.id, today or clock.today()))
+
+
+# --------------------------------------------------------------------------- records
+
+
+def conclusions_for(obligation: Obligation) -> list[str]:
+    return list(rules.CONCLUSIONS.get(obligation.conclusion_set, rules.CONCLUSIONS["general"]))
+
+
+def record_inspection(
+    scope: Scope,
+    obligation: Obligation,
+    data: Mapping,
+    *,
+    user_id: int | None,
+    method: str = "form",
+    attachment=None,
+) -> InspectionRecord:
+    """Record an inspection (or check) against a duty and keep the duty and the asset's
+    run state current. `attachment` is an uploaded file (FileStorage) or a
+    (bytes, filename) pair: the certificate photo or PDF. Nothing is saved on error."""
+    asset = obligation.asset
+    _check_writable(scope, asset)
+    today = clock.today()
+    if not obligation.active:
+        raise InspectionError(None, _("该检验项目已停用。"))
+    if method not in METHODS:
+        raise InspectionError("method", _("登记方式无效。"))
+    inspected_on = _date(data, "inspected_on")
+    if inspected_on is None:
+        raise InspectionError("inspected_on", _("请填写检验日期。"))
+    if inspected_on > today:
+        raise InspectionError("inspected_on", _("检验日期不能晚于今天。"))
+    conclusion = _text(data, "conclusion", 30)
+    allowed = rules.CONCLUSIONS.get(obligation.conclusion_set, rules.CONCLUSIONS["general"])
+    if conclusion not in allowed:
+        raise InspectionError(
+            "conclusion",
+            _(
+                "检验结论“%(c)s”不适用于该检验项目，可选：%(options)s。",
+                c=conclusion or "",
+                options="、".join(allowed),
+            ),
+        )
+    next_due = _date(data, "next_due")
+    if next_due is not None and next_due <= inspected_on:
+        raise InspectionError("next_due", _("下次检验日期必须晚于检验日期。"))
+    report_no = _text(data, "report_no", 100)
+    if report_no is not None:
+        duplicate = db.session.scalar(
+            select(InspectionRecord.id).where(
+                InspectionRecord.obligation_id == obligation.id,
+                InspectionRecord.report_no == report_no,
+            )
+        )
+        if duplicate is not None:
+            raise InspectionError(
+                "report_no", _("该检验项目已有报告编号为 %(no)s 的记录。", no=report_no)
+            )
+    grade = _int(data, "safety_grade", 1, 5)
+    governed = rules.grade_governs(obligation.kind, asset.special_code)
+    effective_grade = grade if grade is not None else asset.vessel_grade
+    months = obligation.interval_months
+    if governed and not obligation.customised:
+        months = rules.grade_interval(effective_grade, months)
+    passed = allowed[conclusion] and not (governed and effective_grade == 5)
+    if next_due is None and passed:
+        if governed and effective_grade == 4:
+            raise InspectionError(
+                "next_due", _("安全状况等级为 4 级的压力容器，下次检验日期由检验机构确定，请填写。")
+            )
+        next_due = rules.after(inspected_on, months, obligation.interval_days)
+    inspection_type = _text(data, "inspection_type", 30)
+    if inspection_type is not None and inspection_type not in rules.INSPECTION_TYPES:
+        raise InspectionError("inspection_type", _("请选择有效的检验类别。"))
+    values = {
+        "agency": _text(data, "agency", 200),
+        "problems": _text(data, "problems", 5000),
+    }
+    try:
+        with db.session.begin_nested():
+            record = InspectionRecord(
+                org_id=asset.org_id,
+                asset_id=asset.id,
+                obligation_id=obligation.id,
+                inspected_on=inspected_on,
+                inspection_type=inspection_type,
+                report_no=report_no,
+                conclusion=conclusion,
+                passed=passed,
+                next_due=next_due,
+                safety_grade=grade,
+                checklist_results=data.get("checklist_results"),
+                method=method,
+                user_id=user_id,
+                **values,
+            )
+            db.session.add(record)
+            # a back-filled older record is history: it does not move the duty
+            if obligation.last_done is None or inspected_on >= obligation.last_done:
+                obligation.last_done = inspected_on
+                obligation.failed = not passed
+                # a failure keeps the old date unless the report sets the re-inspection
+                if passed or next_due is not None:
+                    obligation.next_due = next_due
+                if governed and grade is not None:
+                    asset.vessel_grade = grade
+                    if not obligation.customised:
+                        obligation.interval_months = months
+            db.session.flush()
+            if attachment is not None:
+                _attach(scope, asset, attachment, user_id, inspection_id=record.id)
+            if obligation.statutory:
+                _refresh_run_state(asset, user_id, today)
+            db.session.flush()
+    except _AttachmentRefused as exc:
+        raise InspectionError("attachment", exc.message) from None
+    return record
+
+
+class _AttachmentRefused(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _attach(scope: Scope, asset: Asset, upload, user_id, *, inspection_id=None, fault_id=None):
+    """Store through the asset register's attachment service (content sniffing, size cap,
+    random name outside static/)."""
+    from ..assets import services as asset_services
+
+    if isinstance(upload, tuple):
+        content, filename = upload
+    else:
+        content, filename = upload, getattr(upload, "filename", "") or ""
+    kind = "certificate" if inspection_id and filename.lower().endswith(".pdf") else "photo"
+    try:
+        return asset_services.add_attachment(
+            scope,
+            asset,
+            content,
+            filename,
+            kind,
+            user_id,
+            inspection_id=inspection_id,
+            fault_id=fault_id,
+        )
+    except asset_services.AssetError as exc:
+        raise _AttachmentRefused(exc.message) from None
+
+
+def records_of(scope: Scope, asset: Asset, limit: int = 50) -> list[InspectionRecord]:
+    return list(
+        db.session.scalars(
+            select(InspectionRecord)
+            .where(InspectionRecord.asset_id == asset.id)
+            .options(joinedload(InspectionRecord.obligation))
+            .order_by(InspectionRecord.inspected_on.desc(), InspectionRecord.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def attachments_by_record(scope: Scope, record_ids: list[int]) -> dict[int, list[Attachment]]:
+    out: dict[int, list[Attachment]] = {}
+    if not record_ids:
+        return out
+    for att in db.session.scalars(
+        select(Attachment).where(Attachment.inspection_id.in_(record_ids)).order_by(Attachment.id)
+    ):
+        out.setdefault(att.inspection_id, []).append(att)
+    return out
+
+
+# --------------------------------------------------------------------------- self-checks
+
+
+def record_self_check(
+    scope: Scope,
+    obligation: Obligation,
+    results: Mapping,
+    user_id: int | None,
+    *,
+    note: str | None = None,
+    method: str = "scan",
+) -> InspectionRecord:
+    """A daily/monthly check against the duty's checklist: every item ok or fail.
+    An abnormal check also opens a fault, so the finding is followed up."""
+    items = obligation.checklist or []
+    if not items:
+        raise InspectionError(None, _("该项目未配置检查表。"))
+    if obligation.statutory:
+        raise InspectionError(None, _("法定检验须由检验机构出具报告，不能以自检代替。"))
+    answers = {}
+    for item in items:
+        value = results.get(item)
+        if value not in ("ok", "fail"):
+            raise InspectionError(item, _("请逐项填写检查结果：%(item)s", item=item))
+        answers[item] = value
+    failed = [item for item, value in answers.items() if value == "fail"]
+    data = {
+        "inspected_on": clock.today(),
+        "inspection_type": "自检",
+        "conclusion": "异常" if failed else "正常",
+        "problems": note,
+        "checklist_results": answers,
+    }
+    if obligation.conclusion_set != "check":
+        data["conclusion"] = "不符合要求" if failed else "符合要求"
+    record = record_inspection(scope, obligation, data, user_id=user_id, method=method)
+    if failed:
+        report_fault(
+            scope,
+            obligation.asset,
+            {
+                "description": _("自检异常：%(items)s", items="、".join(failed))
+                + (f"\n{note}" if note else ""),
+                "severity": FaultSeverity.MEDIUM.value,
+            },
+            user_id,
+        )
+    return record
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def report_fault(
+    scope: Scope, asset: Asset, data: Mapping, user_id: int | None, *, attachment=None
+) -> Fault:
+    """Log a fault. With `stop` set the asset goes under repair until it is resolved."""
+    _check_writable(scope, asset)
+    description = _text(data, "description", 2000)
+    if not description:
+        raise InspectionError("description", _("请描述故障情况。"))
+    severity = data.get("severity") or FaultSeverity.MEDIUM.value
+    if severity not in FaultSeverity._value2member_map_:
+        raise InspectionError("severity", _("请选择有效的严重程度。"))
+    downtime = _amount(data, "downtime_hours", "0.1")
+    cost = _amount(data, "cost", "0.01")
+    stop = str(data.get("stop") or "").lower() in ("1", "true", "on", "y", "yes")
+    try:
+        with db.session.begin_nested():
+            fault = Fault(
+                org_id=asset.org_id,
+                asset_id=asset.id,
+                reported_by=user_id,
+                description=description,
+                severity=str(severity),
+                downtime_hours=downtime,
+                cost=cost,
+            )
+            db.session.add(fault)
+            db.session.flush()
+            if attachment is not None:
+                _attach(scope, asset, attachment, user_id, fault_id=fault.id)
+            if stop and asset.status == AssetStatus.IN_SERVICE:
+                _set_status(
+                    asset,
+                    AssetStatus.UNDER_REPAIR,
+                    _("故障报修：%(d)s", d=description)[:500],
+                    user_id,
+                )
+            db.session.flush()
+    except _AttachmentRefused as exc:
+        raise InspectionError("attachment", exc.message) from None
+    return fault
+
+
+def get_fault(scope: Scope, fault_id: int) -> Fault | None:
+    return db.session.scalars(
+        select(Fault).where(Fault.id == fault_id).options(joinedload(Fault.asset))
+    ).one_or_none()
+
+
+def resolve_fault(scope: Scope, fault: Fault, data: Mapping, user_id: int | None) -> Fault:
+    """Close a fault with what was done, the downtime and the repair cost; an asset under
+    repair returns to service when its last open fault is resolved."""
+    asset = fault.asset
+    _check_writable(scope, asset)
+    if fault.resolved_at is not None:
+        raise InspectionError(None, _("该故障已处理完毕。"))
+    resolution = _text(data, "resolution", 2000)
+    if not resolution:
+        raise InspectionError("resolution", _("请填写处理结果。"))
+    resolved_on = _date(data, "resolved_on") or clock.today()
+    if resolved_on > clock.today():
+        raise InspectionError("resolved_on", _("处理日期不能晚于今天。"))
+    if resolved_on < fault.reported_at.date():
+        raise InspectionError("resolved_on", _("处理日期不能早于报修日期。"))
+    downtime = _amount(data, "downtime_hours", "0.1")
+    cost = _amount(data, "cost", "0.01")
+    fault.resolution = resolution
+    fault.resolved_at = (
+        clock.utcnow_naive()
+        if resolved_on == clock.today()
+        else dt.datetime.combine(resolved_on, dt.time(12, 0))
+    )
+    if downtime is not None:
+        fault.downtime_hours = downtime
+    if cost is not None:
+        fault.cost = cost
+    db.session.flush()
+    if asset.status == AssetStatus.UNDER_REPAIR:
+        still_open = db.session.scalar(
+            select(func.count(Fault.id)).where(
+                Fault.asset_id == asset.id, Fault.resolved_at.is_(None)
+            )
+        )
+        if not still_open:
+            _set_status(asset, AssetStatus.IN_SERVICE, _("故障已修复，恢复使用"), user_id)
+            db.session.flush()
+            # a repair does not cure a failed or overdue statutory inspection
+            _refresh_run_state(asset, user_id, clock.today())
+            db.session.flush()
+    return fault
+
+
+def fault_query(scope: Scope, *, open_only: bool = False, q: str = "") -> Select:
+    stmt = (
+        select(Fault)
+        .join(Fault.asset)
+        .options(contains_eager(Fault.asset).joinedload(Asset.organisation))
+        .order_by(Fault.reported_at.desc(), Fault.id.desc())
+    )
+    if open_only:
+        stmt = stmt.where(Fault.resolved_at.is_(None))
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                Asset.name.ilike(like, escape="\\"),
+                Asset.asset_code.ilike(like, escape="\\"),
+                Fault.description.ilike(like, escape="\\"),
+            )
+        )
+    return stmt
+
+
+def faults_of(scope: Scope, asset: Asset, limit: int = 50) -> list[Fault]:
+    return list(
+        db.session.scalars(
+            select(Fault)
+            .where(Fault.asset_id == asset.id)
+            .order_by(Fault.reported_at.desc(), Fault.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- compliance
+
+COMPLIANCE_STATES = ("ok", "due_soon", "overdue", "failed", "none")
+
+
+def compliance_label(state: str) -> str:
+    return {
+        "ok": _("合规"),
+        "due_soon": _("即将到期"),
+        "overdue": _("已逾期"),
+        "failed": _("检验不合格"),
+        "none": _("无检验要求"),
+    }.get(state, state)
+
+
+def _classify(rows, today: dt.date) -> str:
+    """rows: (statutory, failed, next_due, lead_days) of an asset's active duties,
+    self-checks excluded. Worst state wins."""
+    if not rows:
+        return "none"
+    state = "ok"
+    for statutory, failed, next_due, lead_days in rows:
+        if failed and statutory:
+            return "failed"
+        if next_due is None:
+            continue
+        if next_due < today:
+            state = "overdue"
+        elif state == "ok" and next_due - dt.timedelta(days=lead_days or 0) <= today:
+            state = "due_soon"
+    return state
+
+
+def compliance_by_asset(scope: Scope, asset_ids: list[int], today: dt.date) -> dict[int, str]:
+    """Compliance of many assets in one query (for lists)."""
+    grouped: dict[int, list] = {i: [] for i in asset_ids}
+    for start in range(0, len(asset_ids), CHUNK):
+        rows = db.session.execute(
+            select(
+                Obligation.asset_id,
+                Obligation.statutory,
+                Obligation.failed,
+                Obligation.next_due,
+                Obligation.lead_days,
+            ).where(
+                Obligation.asset_id.in_(asset_ids[start : start + CHUNK]),
+                Obligation.active.is_(True),
+                Obligation.kind.not_in(rules.SELF_CHECK_KINDS),
+            )
+        ).all()
+        for asset_id, *facts in rows:
+            grouped[asset_id].append(facts)
+    return {asset_id: _classify(rows, today) for asset_id, rows in grouped.items()}
+
+
+def compliance(asset: Asset, today: dt.date | None = None) -> str:
+    """ok, due_soon, overdue, failed or none (no duties)."""
+    from ..tenancy.scope import get_scope
+
+    return compliance_by_asset(get_scope(), [asset.id], today or clock.today())[asset.id]
+
+
+def institution_compliance(scope: Scope, today: dt.date) -> list[dict]:
+    """Per institution: how many statutory duties are current (one GROUP BY)."""
+    current = and_(
+        Obligation.failed.is_(False),
+        or_(Obligation.next_due.is_(None), Obligation.next_due >= today),
+    )
+    rows = db.session.execute(
+        select(
+            Organisation.id,
+            Organisation.name,
+            func.count(Obligation.id),
+            func.sum(case((current, 1), else_=0)),
+            func.sum(case((Obligation.failed.is_(True), 1), else_=0)),
+            func.sum(case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1),
+                          else_=0)),
+        )
+        .select_from(Obligation)
+        .join(Asset, Asset.id == Obligation.asset_id)
+        .join(Organisation, Organisation.id == Obligation.org_id)
+        .where(
+            Obligation.active.is_(True),
+            Obligation.statutory.is_(True),
+            Asset.status != AssetStatus.DISPOSED,
+        )
+        .group_by(Organisation.id, Organisation.name)
+        .order_by(Organisation.name)
+    ).all()
+    out = []
+    for org_id, name, total, ok, failed, overdue in rows:
+        total, ok = int(total or 0), int(ok or 0)
+        out.append(
+            {
+                "org_id": org_id,
+                "name": name,
+                "total": total,
+                "current": ok,
+                "failed": int(failed or 0),
+                "overdue": int(overdue or 0),
+                "share": (ok / total) if total else 1.0,
+            }
+        )
+    return out
+
+
+def due_list(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") -> Select:
+    """Upcoming-and-overdue duties within `days` (30, 60 or 90), earliest first."""
+    days = days if days in DUE_WINDOWS else 30
+    stmt = (
+        select(Obligation)
+        .join(Obligation.asset)
+        .options(contains_eager(Obligation.asset).joinedload(Asset.organisation))
+        .where(
+            Obligation.active.is_(True),
+            Obligation.kind.not_in(rules.SELF_CHECK_KINDS),
+            Obligation.next_due <= today + dt.timedelta(days=days),
+            Asset.status != AssetStatus.DISPOSED,
+        )
+        .order_by(Obligation.next_due, Obligation.id)
+    )
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                Asset.name.ilike(like, escape="\\"),
+                Asset.asset_code.ilike(like, escape="\\"),
+                Obligation.name.ilike(like, escape="\\"),
+            )
+        )
+    return stmt
+
+
+def _cell(value):
+    """Exports never carry a formula: a text cell starting with = + - @ is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def due_list_xlsx(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=False)
+    ws = wb.active
+    ws.title = _("检验计划")
+    headers = [
+        _("单位"), _("资产编号"), _("设备名称"), _("检验项目"), _("法定"), _("上次检验"),
+        _("下次检验日期"), _("剩余天数"), _("状态"),
+    ]
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for obligation in db.session.scalars(due_list(scope, today, days, q=q)):
+        asset = obligation.asset
+        left = (obligation.next_due - today).days
+        ws.append(
+            [
+                _cell(asset.organisation.name),
+                _cell(asset.asset_code),
+                _cell(asset.name),
+                _cell(obligation.name),
+                _("是") if obligation.statutory else _("否"),
+                obligation.last_done,
+                obligation.next_due,
+                left,
+                _("已逾期") if left < 0 else _("即将到期"),
+            ]
+        )
+    for column, width in zip("ABCDEFGHI", (28, 16, 28, 24, 6, 12, 14, 10, 10), strict=True):
+        ws.column_dimensions[column].width = width
+    for row in ws.iter_rows(min_row=2, min_col=6, max_col=7):
+        for cell in row:
+            cell.number_format = "yyyy-mm-dd"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- renewal
+
+
+def _renewal_select(today: dt.date) -> Select:
+    """Every factor of the renewal priority as a column, and the score, in one SELECT:
+    per-asset aggregates come from two grouped subqueries, never a loop."""
+    year_ago = dt.datetime.combine(today - dt.timedelta(days=365), dt.time())
+    faults = (
+        select(
+            Fault.asset_id.label("asset_id"),
+            func.count(Fault.id).label("n"),
+            func.coalesce(func.sum(Fault.cost), 0).label("cost"),
+        )
+        .where(Fault.reported_at >= year_ago)
+        .group_by(Fault.asset_id)
+        .subquery()
+    )
+    duties = (
+        select(
+            Obligation.asset_id.label("asset_id"),
+            func.sum(case((Obligation.failed.is_(True), 1), else_=0)).label("failed"),
+            func.sum(
+                case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1),
+                     else_=0)
+            ).label("overdue"),
+        )
+        .where(Obligation.active.is_(True), Obligation.statutory.is_(True))
+        .group_by(Obligation.asset_id)
+        .subquery()
+    )
+    today_lit = literal(today, rules.DATE)
+    start = func.coalesce(Asset.commissioned_on, Asset.purchase_date)
+    used = rules.days_between(start, today_lit)
+    life = rules.days_between(start, Asset.design_life_end)
+    n_faults = func.coalesce(faults.c.n, 0)
+    cost = func.coalesce(faults.c.cost, 0)
+    n_failed = func.coalesce(duties.c.failed, 0)
+    n_overdue = func.coalesce(duties.c.overdue, 0)
+
+    def capped(expr, cap):
+        return case((expr > cap, cap), (expr < 0, 0), else_=expr)
+
+    life_pts = case((life > 0, capped((used * 30) // life, 30)), else_=0)
+    past_life_pts = case(
+        (and_(Asset.is_special.is_(True), Asset.design_life_end < today), 15), else_=0
+    )
+    twenty = rules.add_years(today, -rules.VESSEL_RISK_YEARS)
+    vessel_pts = case(
+        (
+            and_(
+                Asset.special_code.like(rules.VESSEL_PREFIX + "%"),
+                or_(start <= twenty, Asset.design_life_end < today),
+            ),
+            10,
+        ),
+        else_=0,
+    )
+    failed_pts = case((n_failed > 0, 20), else_=0)
+    overdue_pts = case((n_overdue >= 2, 15), (n_overdue == 1, 10), else_=0)
+    fault_pts = capped(n_faults * 2, 10)
+    cost_pts = case(
+        (Asset.original_value > 0, capped(cast(cost * 20 / Asset.original_value, Integer), 10)),
+        else_=0,
+    )
+    energy_pts = case((Asset.energy_grade.in_(rules.LOW_ENERGY_GRADES), 10), else_=0)
+    parts = {
+        "life_pts": life_pts,
+        "past_life_pts": past_life_pts,
+        "vessel_pts": vessel_pts,
+        "failed_pts": failed_pts,
+        "overdue_pts": overdue_pts,
+        "fault_pts": fault_pts,
+        "cost_pts": cost_pts,
+        "energy_pts": energy_pts,
+    }
+    total = sum(parts.values())
+    score = capped(total, 100).label("score")
+    return (
+        select(
+            Asset,
+            score,
+            *(expr.label(name) for name, expr in parts.items()),
+            used.label("days_used"),
+            life.label("life_days"),
+            n_faults.label("n_faults"),
+            cost.label("fault_cost"),
+            n_failed.label("n_failed"),
+            n_overdue.label("n_overdue"),
+        )
+        .outerjoin(faults, faults.c.asset_id == Asset.id)
+        .outerjoin(duties, duties.c.asset_id == Asset.id)
+    )
+
+
+def _reasons(row) -> list[str]:
+    asset = row.Asset
+    out = []
+    if row.life_pts:
+        pct = round(100 * row.days_used / row.life_days) if row.life_days else 0
+        out.append(
+            _("已使用设计寿命的 %(pct)s%%（设计使用年限 %(y)s 年）",
+              pct=pct, y=asset.design_life_years or "—")
+            + f" +{int(row.life_pts)}"
+        )
+    if row.past_life_pts:
+        out.append(
+            _("特种设备已超过设计使用年限（%(d)s 届满），继续使用须经检验或安全评估",
+              d=asset.design_life_end)
+            + f" +{int(row.past_life_pts)}"
+        )
+    if row.vessel_pts:
+        out.append(
+            _("压力容器使用超过 20 年或超过设计使用年限，须进行安全风险评估")
+            + f" +{int(row.vessel_pts)}"
+        )
+    if row.failed_pts:
+        out.append(_("法定检验不合格 %(n)s 项", n=int(row.n_failed)) + f" +{int(row.failed_pts)}")
+    if row.overdue_pts:
+        out.append(
+            _("法定检验逾期 %(n)s 项", n=int(row.n_overdue)) + f" +{int(row.overdue_pts)}"
+        )
+    if row.fault_pts:
+        out.append(_("近 12 个月故障 %(n)s 次", n=int(row.n_faults)) + f" +{int(row.fault_pts)}")
+    if row.cost_pts:
+        cost = decimal.Decimal(row.fault_cost)
+        pct = round(100 * cost / asset.original_value) if asset.original_value else 0
+        out.append(
+            _("近 12 个月维修费用 %(c)s 元，占原值 %(p)s%%", c=f"{cost:,.2f}", p=pct)
+            + f" +{int(row.cost_pts)}"
+        )
+    if row.energy_pts:
+        out.append(
+            _("能效等级为 %(g)s，低于节能水平", g=asset.energy_grade) + f" +{int(row.energy_pts)}"
+        )
+    return out
+
+
+def renewal_priority(asset: Asset, today: dt.date | None = None) -> tuple[int, list[str]]:
+    """(score 0–100, the reasons spelled out in Chinese with their points)."""
+    row = db.session.execute(
+        _renewal_select(today or clock.today()).where(Asset.id == asset.id)
+    ).one_or_none()
+    if row is None:
+        return 0, []
+    return int(row.score), _reasons(row)
+
+
+@dataclass
+class RenewalCandidate:
+    asset: Asset
+    score: int
+    reasons: list[str]
+
+
+def renewal_candidates(
+    scope: Scope, today: dt.date, limit: int = 50, *, min_score: int = 1
+) -> list[RenewalCandidate]:
+    """The assets most in need of renewal, highest score first (one SELECT)."""
+    stmt = _renewal_select(today)
+    score = stmt.selected_columns.score
+    rows = db.session.execute(
+        stmt.where(
+            Asset.status.not_in((AssetStatus.DISPOSED, AssetStatus.AWAITING_DISPOSAL)),
+            score >= min_score,
+        )
+        .options(joinedload(Asset.organisation), joinedload(Asset.category))
+        .order_by(score.desc(), Asset.id)
+        .limit(limit)
+    ).all()
+    return [RenewalCandidate(row.Asset, int(row.score), _reasons(row)) for row in rows]
