@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from asset_registry.catalog.models import Category
 from asset_registry.extensions import db
-from asset_registry.tenancy.scope import use_scope
+from asset_registry.tenancy.scope import Scope, use_scope
 from tests.helpers import scope_of
 
 _seq = itertools.count(1)
@@ -20,7 +20,8 @@ def unique_code(prefix: str = "T") -> str:
 
 
 def category_id(code: str) -> int:
-    return db.session.scalar(select(Category.id).where(Category.code == code))
+    with use_scope(Scope.system()):
+        return db.session.scalar(select(Category.id).where(Category.code == code))
 
 
 @pytest.fixture
