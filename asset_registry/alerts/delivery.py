@@ -1,0 +1,304 @@
+"""Sending what the queue holds: one e-mail digest per recipient per day and one
+group-robot message per webhook, each attempt recorded on the Delivery rows.
+
+Runs only after the scan has committed (the queue rows are data, so nothing is lost
+if sending fails). Rows are claimed first, in their own commit, so two processes never
+send the same row; a failure backs off exponentially and never marks a row sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+
+from .. import clock
+from ..assets.models import Asset
+from ..extensions import db
+from ..tenancy.models import Organisation, User
+from .models import ACTIVE_STATUSES, Alert, Channel, Delivery, Outcome, WebhookKind
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = dt.timedelta(minutes=5)
+CLAIM_FOR = dt.timedelta(minutes=15)
+DEFAULT_LOCALE = "zh_Hans_CN"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """5 min, 10, 20, 40 … capped at a day."""
+    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), dt.timedelta(days=1))
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"messages sent {self.messages}, items delivered {self.sent}, failed {self.failed}"
+        return text + "".join(f"\n  ! {e}" for e in self.errors)
+
+
+def _local_day_start_utc(today: dt.date) -> dt.datetime:
+    start = dt.datetime.combine(today, dt.time(0, 0), clock.LOCAL_TZ)
+    return start.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _claim(channel: str, now: dt.datetime, today: dt.date, retries_only: bool) -> str:
+    """Mark the rows this process will send, and commit so others skip them."""
+    dl, al = Delivery.__table__, Alert.__table__
+    token = uuid.uuid4().hex
+    # rows whose alert was resolved before anyone was told are not worth a message
+    db.session.execute(
+        update(dl)
+        .where(dl.c.outcome.in_((Outcome.PENDING, Outcome.FAILED)),
+               ~exists().where(al.c.id == dl.c.alert_id, al.c.status.in_(ACTIVE_STATUSES)))
+        .values(outcome=Outcome.SKIPPED, next_attempt_at=None)
+    )
+    conditions = [
+        dl.c.channel == channel,
+        dl.c.outcome.in_((Outcome.PENDING, Outcome.FAILED)),
+        dl.c.next_attempt_at <= now,
+        dl.c.attempts < MAX_ATTEMPTS,
+        or_(dl.c.claimed_until.is_(None), dl.c.claimed_until < now),
+    ]
+    if retries_only:
+        conditions.append(dl.c.attempts > 0)
+    if channel == Channel.EMAIL:
+        # one digest per recipient per day: skip whoever already got today's
+        sent_today = select(dl.c.recipient).where(
+            dl.c.channel == Channel.EMAIL, dl.c.outcome == Outcome.SENT,
+            dl.c.sent_at >= _local_day_start_utc(today),
+        )
+        conditions.append(dl.c.recipient.not_in(sent_today))
+    db.session.execute(
+        update(dl).where(*conditions).values(claim_token=token, claimed_until=now + CLAIM_FOR)
+    )
+    db.session.commit()
+    return token
+
+
+def _claimed(token: str):
+    return db.session.execute(
+        select(Delivery, Alert, Asset.asset_code, Asset.name, Organisation.name)
+        .join(Alert, Alert.id == Delivery.alert_id)
+        .outerjoin(Asset, Asset.id == Alert.asset_id)
+        .join(Organisation, Organisation.id == Alert.org_id)
+        .where(Delivery.claim_token == token)
+        .order_by(Delivery.recipient, Alert.severity, Alert.due_date, Alert.id)
+    ).all()
+
+
+def _record(ok_ids: list[int], failures: dict[int, tuple[int, str]], now: dt.datetime) -> None:
+    """Write the attempt onto the rows: executemany, not a statement per row."""
+    dl = Delivery.__table__
+    if ok_ids:
+        db.session.execute(
+            update(dl).where(dl.c.id.in_(ok_ids)).values(
+                outcome=Outcome.SENT, sent_at=now, last_attempt_at=now, error=None,
+                attempts=dl.c.attempts + 1, next_attempt_at=None, claim_token=None,
+                claimed_until=None,
+            )
+        )
+    if failures:
+        db.session.connection().execute(
+            update(dl).where(dl.c.id == bindparam("row_id")).values(
+                outcome=Outcome.FAILED, last_attempt_at=now, attempts=bindparam("n"),
+                error=bindparam("err"), next_attempt_at=bindparam("retry_at"),
+                claim_token=None, claimed_until=None,
+            ),
+            [
+                {"row_id": row_id, "n": n, "err": err[:1000],
+                 "retry_at": now + backoff(n) if n < MAX_ATTEMPTS else None}
+                for row_id, (n, err) in failures.items()
+            ],
+        )
+    db.session.commit()
+
+
+# --- e-mail ------------------------------------------------------------------------------
+
+
+def _smtp():
+    cfg = current_app.config
+    if not cfg.get("MAIL_SERVER") or not cfg.get("MAIL_PORT"):
+        raise OSError(_("未配置邮件服务器（MAIL_SERVER / MAIL_PORT）。"))
+    smtp = smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"]),
+                        timeout=cfg.get("MAIL_TIMEOUT", 10))
+    try:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+    except Exception:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _render_digest(items, locale: str, today: dt.date) -> tuple[str, str]:
+    with force_locale(locale):
+        subject = _("【设备预警】%(date)s 共 %(n)s 条新的或升级的预警", date=today.isoformat(),
+                    n=len(items))
+        lines = [_item_line(row) for row in items]
+        body = render_template("alerts/digest.txt", lines=lines, today=today,
+                               base_url=current_app.config.get("BASE_URL", ""))
+    return subject, body
+
+
+def send_digests(today: dt.date | None = None, *, retries_only: bool = False) -> DeliveryReport:
+    """One e-mail per recipient listing every claimed (alert, stage) row for them."""
+    today = today or clock.today()
+    now = clock.utcnow_naive()
+    report = DeliveryReport()
+    token = _claim(Channel.EMAIL, now, today, retries_only)
+    rows = _claimed(token)
+    if not rows:
+        return report
+    by_recipient: dict[str, list] = defaultdict(list)
+    for row in rows:
+        by_recipient[row[0].recipient].append(row)
+    user_ids = {row[0].user_id for row in rows if row[0].user_id}
+    locales = dict(db.session.execute(
+        select(User.id, User.locale).where(User.id.in_(user_ids))
+    ).all()) if user_ids else {}
+
+    ok_ids: list[int] = []
+    failures: dict[int, tuple[int, str]] = {}
+    sender = current_app.config.get("MAIL_SENDER")
+    try:
+        smtp = _smtp()
+    except (OSError, smtplib.SMTPException) as exc:
+        error = _("邮件服务器不可达：%(e)s", e=exc)
+        report.errors.append(error)
+        log.warning("SMTP unreachable: %s", exc)
+        failures = {row[0].id: (row[0].attempts + 1, error) for row in rows}
+        report.failed = len(failures)
+        _record([], failures, now)
+        return report
+    try:
+        for recipient, items in by_recipient.items():
+            user_id = items[0][0].user_id
+            locale = locales.get(user_id) or DEFAULT_LOCALE
+            subject, body = _render_digest(items, locale, today)
+            message = EmailMessage()
+            message["Subject"], message["From"], message["To"] = subject, sender, recipient
+            message.set_content(body)
+            try:
+                smtp.send_message(message)
+            except (OSError, smtplib.SMTPException) as exc:
+                error = _("发送至 %(r)s 失败：%(e)s", r=recipient, e=exc)
+                report.errors.append(error)
+                failures.update({row[0].id: (row[0].attempts + 1, error) for row in items})
+                continue
+            report.messages += 1
+            ok_ids.extend(row[0].id for row in items)
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    report.sent, report.failed = len(ok_ids), len(failures)
+    _record(ok_ids, failures, now)
+    return report
+
+
+# --- group robots ---------------------------------------------------------------------------
+
+
+def robot_payload(kind: str, title: str, lines: list[str]) -> dict:
+    """WeCom and DingTalk group robots both take markdown, in slightly different shapes."""
+    text = f"### {title}\n" + "\n".join(f"- {line}" for line in lines)
+    if kind == WebhookKind.DINGTALK:
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+    return {"msgtype": "markdown", "markdown": {"content": text}}
+
+
+def _post_json(url: str, payload: dict) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"}, method="POST",
+    )
+    timeout = current_app.config.get("WEBHOOK_TIMEOUT", 5)
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked URL)
+        body = response.read(65536)
+    # both robots answer 200 with {"errcode": 0} on success and a non-zero code otherwise
+    try:
+        answer = json.loads(body or b"{}")
+    except ValueError:
+        return
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        raise OSError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+def send_webhooks(today: dt.date | None = None, *, retries_only: bool = False) -> DeliveryReport:
+    today = today or clock.today()
+    now = clock.utcnow_naive()
+    report = DeliveryReport()
+    token = _claim(Channel.WEBHOOK, now, today, retries_only)
+    rows = _claimed(token)
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for row in rows:
+        groups[(row[0].recipient, row[0].webhook_kind or WebhookKind.WECOM)].append(row)
+    ok_ids: list[int] = []
+    failures: dict[int, tuple[int, str]] = {}
+    for (url, kind), items in groups.items():
+        with force_locale(DEFAULT_LOCALE):
+            title = _("设备预警 %(date)s（%(n)s 条）", date=today.isoformat(), n=len(items))
+            lines = [_item_line(row) for row in items]
+        try:
+            _post_json(url, robot_payload(kind, title, lines))
+        except (OSError, urllib.error.URLError, ValueError) as exc:
+            error = _("Webhook 发送失败：%(e)s", e=exc)
+            report.errors.append(error)
+            failures.update({row[0].id: (row[0].attempts + 1, error) for row in items})
+            continue
+        report.messages += 1
+        ok_ids.extend(row[0].id for row in items)
+    report.sent, report.failed = len(ok_ids), len(failures)
+    if rows:
+        _record(ok_ids, failures, now)
+    return report
+
+
+def _item_line(row) -> str:
+    delivery, alert, code, name, org_name = row
+    subject = alert.title if alert.asset_id is None else f"{name}（{code}）"
+    stage = _("（已升级至主管部门）") if delivery.stage >= 1 else ""
+    return f"[{alert.severity_label}] {alert.rule_label}{stage}：{org_name} · {subject} · " + _(
+        "日期 %(d)s", d=alert.due_date.isoformat())
+
+
+def deliver(today: dt.date | None = None, *, retries_only: bool = False) -> DeliveryReport:
+    """Both channels; the caller has committed the scan."""
+    mail = send_digests(today, retries_only=retries_only)
+    hooks = send_webhooks(today, retries_only=retries_only)
+    return DeliveryReport(
+        sent=mail.sent + hooks.sent, failed=mail.failed + hooks.failed,
+        messages=mail.messages + hooks.messages, errors=mail.errors + hooks.errors,
+    )
+
+
+def pending_count() -> int:
+    dl = Delivery.__table__
+    return db.session.scalar(
+        select(func.count()).select_from(dl).where(
+            and_(dl.c.outcome.in_((Outcome.PENDING, Outcome.FAILED)))
+        )
+    ) or 0

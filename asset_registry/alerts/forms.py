@@ -1,0 +1,37 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from .models import WebhookKind
+
+
+class SettingsForm(FlaskForm):
+    due_soon_days = IntegerField(
+        _l("到期提醒提前天数"),
+        validators=[Optional(), NumberRange(1, 365, _l("请输入 1–365 之间的整数"))],
+        description=_l("留空则使用各检验义务自身的提前期（默认 30 天）"),
+    )
+    due_7d_days = IntegerField(
+        _l("临期（紧急）提醒天数"),
+        validators=[DataRequired(_l("请填写")), NumberRange(1, 60, _l("请输入 1–60 之间的整数"))],
+    )
+    escalate_after_days = IntegerField(
+        _l("超期多少天后上报主管部门"),
+        validators=[DataRequired(_l("请填写")), NumberRange(1, 365, _l("请输入 1–365 之间的整数"))],
+    )
+    life_ending_days = IntegerField(
+        _l("设计使用年限届满提前提醒天数"),
+        validators=[DataRequired(_l("请填写")),
+                    NumberRange(1, 1095, _l("请输入 1–1095 之间的整数"))],
+    )
+    recipients = TextAreaField(
+        _l("额外收件邮箱"), validators=[Optional(), Length(max=2000)],
+        description=_l("每行一个；本单位资产管理员会自动收到"),
+    )
+    webhook_url = StringField(_l("群机器人 Webhook 地址"), validators=[Optional(), Length(max=500)])
+    webhook_kind = SelectField(_l("群机器人类型"), choices=WebhookKind.choices)
+
+
+class NoteForm(FlaskForm):
+    note = StringField(_l("备注"), validators=[Optional(), Length(max=500)])

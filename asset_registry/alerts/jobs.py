@@ -1,0 +1,109 @@
+"""Scheduled jobs: each run takes a database lock so that two scheduler processes
+never do the same work twice, then works from data (so a missed run is caught up
+by the next one)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from flask_babel import force_locale
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..extensions import db
+from ..tenancy.scope import Scope, use_scope
+from . import delivery, services
+from .models import JobRun
+
+log = logging.getLogger(__name__)
+
+SKIPPED = None
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_locked(job: str, run_key: str, work: Callable[[], object]):
+    """Run `work` if this process is the first to claim (job, run_key); else return None.
+
+    The claim is a committed JobRun row under a unique key: the loser of a race gets an
+    IntegrityError and skips. A run that fails keeps its row (marked failed) — the next
+    key (the next day) catches up from data."""
+    table = JobRun.__table__
+    try:
+        row_id = db.session.execute(
+            insert(table).values(job=job, run_key=run_key, owner=owner(),
+                                 started_at=clock.utcnow_naive())
+            .returning(table.c.id)
+        ).scalar_one()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        log.info("job %s %s already taken by another process", job, run_key)
+        return SKIPPED
+    outcome, summary = "ok", ""
+    try:
+        result = work()
+        summary = str(result)
+        return result
+    except Exception as exc:
+        db.session.rollback()
+        outcome, summary = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        db.session.execute(
+            update(table).where(table.c.id == row_id)
+            .values(finished_at=clock.utcnow_naive(), outcome=outcome, summary=summary[:1000])
+        )
+        db.session.commit()
+
+
+@contextlib.contextmanager
+def job_context():
+    """System scope, and a fixed locale: outside a request there is no user to ask."""
+    with use_scope(Scope.system()), force_locale(delivery.DEFAULT_LOCALE):
+        yield
+
+
+def scan_and_queue(today: dt.date | None = None) -> services.ScanResult:
+    """The scan and its delivery queue in one transaction, committed here."""
+    with job_context():
+        today = today or clock.today()
+        # inspections may stop assets whose statutory inspection lapsed; do it first
+        from ..inspections import services as inspections
+
+        if hasattr(inspections, "enforce_must_not_run"):
+            inspections.enforce_must_not_run(today)
+        result = services.scan(today)
+        db.session.commit()
+        return result
+
+
+def send_all(today: dt.date | None = None, *, retries_only: bool = False):
+    with job_context():
+        return delivery.deliver(today, retries_only=retries_only)
+
+
+def scan_job(today: dt.date | None = None):
+    today = today or clock.today()
+    return run_locked("alerts-scan", today.isoformat(), lambda: scan_and_queue(today))
+
+
+def digest_job(today: dt.date | None = None):
+    today = today or clock.today()
+    return run_locked("alerts-digest", today.isoformat(), lambda: send_all(today))
+
+
+def retry_job():
+    """Retries of failed sends, every few minutes (the backoff decides which are due)."""
+    now = clock.now().astimezone(clock.LOCAL_TZ)
+    slot = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    return run_locked("alerts-retry", slot.strftime("%Y-%m-%dT%H:%M"),
+                      lambda: send_all(retries_only=True))
