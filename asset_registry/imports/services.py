@@ -1,0 +1,647 @@
+"""The ledger import: read a file, classify every row against the organisation's
+register, then write the new and changed rows in batches (Core executemany).
+
+    result = import_assets(scope, org_id, path, filename="台账.xlsx", dry_run=True)
+    result.new, result.changed, result.unchanged, result.rejected, result.changes[:20]
+
+Everything happens in the caller's session; nothing is committed here. A dry run
+or an all-or-nothing run with a rejected row writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import force_locale
+from sqlalchemy import bindparam, insert, select, update
+
+from .. import clock
+from ..assets.models import Asset, AssetStatus, FundingSource
+from ..assets.services import add_years, new_token
+from ..audit.hooks import audit_rows
+from ..catalog.models import Category
+from ..enums import LabelledEnum
+from ..extensions import db
+from ..tenancy.scope import Scope, ScopeViolation, use_scope
+from .columns import ASSET_FIELDS, fields_for
+from .reader import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ROWS,
+    LedgerHeader,
+    LedgerRow,
+    RowError,
+    RowParser,
+    UnusableFile,
+    iter_rows,
+)
+from .values import normalise_text
+
+BATCH_SIZE = 2_000
+PREVIEW_CHANGES = 20
+MSG_UNKNOWN_CATEGORY = "类别不存在（请填写系统中的类别名称或编码）"
+
+# Non-null columns: a blank cell keeps the current value (a new asset gets the default).
+_NON_NULL_DEFAULTS = {
+    "status": AssetStatus.IN_SERVICE.value,
+    "radiation": False,
+    "metrology": False,
+}
+# File keys → asset columns, in template order; derived columns follow.
+FILE_COLUMNS = tuple("category_id" if f.key == "category" else f.key for f in ASSET_FIELDS)
+DERIVED_COLUMNS = ("is_special", "special_code", "design_life_end")
+ASSET_COLUMNS = FILE_COLUMNS + DERIVED_COLUMNS
+_INDEX = {c: i for i, c in enumerate(ASSET_COLUMNS)}
+_KEY_INDEX = {f.key: _INDEX["category_id" if f.key == "category" else f.key] for f in ASSET_FIELDS}
+
+
+# --- choices --------------------------------------------------------------------
+
+
+def _humanise(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+def enum_choices(enum_cls: type[LabelledEnum]) -> dict[str, tuple[str, str]]:
+    """{code: (Chinese label, English label)} whatever the user's current language."""
+    labels = enum_cls.labels()
+    with force_locale("zh_Hans_CN"):
+        zh = {code: str(label) for code, label in labels.items()}
+    with force_locale("en"):
+        en = {code: str(label) for code, label in labels.items()}
+    return {
+        code: (zh[code], en[code] if en[code] != zh[code] else _humanise(code)) for code in labels
+    }
+
+
+# 检验结论 (DOMAIN.md): stored as the Chinese text, as the inspections domain does.
+_CONCLUSION_EN = {
+    "符合要求": "Pass",
+    "基本符合要求": "Basically pass",
+    "不符合要求": "Fail",
+    "复检合格": "Pass after re-inspection",
+    "允许运行": "Allowed to run",
+    "整改后运行": "Run after rectification",
+    "限制条件运行": "Run with restrictions",
+    "停止运行": "Stopped",
+    "正常": "Normal",
+    "异常": "Abnormal",
+}
+
+
+def conclusion_choices() -> dict[str, tuple[str, str]]:
+    from ..inspections.rules import CONCLUSIONS
+
+    codes = [c for conclusions in CONCLUSIONS.values() for c in conclusions]
+    return {c: (c, _CONCLUSION_EN.get(c, c)) for c in dict.fromkeys(codes)}
+
+
+def choices_for(kind: str) -> dict[str, dict[str, tuple[str, str]]]:
+    if kind == "assets":
+        return {"status": enum_choices(AssetStatus), "funding_source": enum_choices(FundingSource)}
+    from ..inspections.models import ObligationKind
+
+    return {"conclusion": conclusion_choices(), "obligation_kind": enum_choices(ObligationKind)}
+
+
+# --- categories -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryInfo:
+    id: int
+    code: str
+    name: str
+    is_special: bool
+    special_code: str | None
+    design_life_years: int | None
+    accounting_life_years: int | None
+
+
+_NUMBERED_NAME = re.compile(r"(\d{2,4})\s*(\S.*)")
+
+
+def _category_key(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+class CategoryLookup:
+    """Every category by id, by code and by name (one query; the tree is global)."""
+
+    def __init__(self) -> None:
+        rows = db.session.execute(
+            select(
+                Category.id,
+                Category.code,
+                Category.name,
+                Category.is_special,
+                Category.special_code,
+                Category.design_life_years,
+                Category.accounting_life_years,
+            ).order_by(Category.sort, Category.id)
+        ).all()
+        self.by_id = {r.id: CategoryInfo(*r) for r in rows}
+        self.by_text: dict[str, CategoryInfo] = {}
+        for info in self.by_id.values():  # codes win over names
+            self.by_text.setdefault(_category_key(info.code), info)
+        for info in self.by_id.values():
+            self.by_text.setdefault(_category_key(normalise_text(info.name) or ""), info)
+        # Ledgers write the medical catalogue as "医用成像器械" or "06" where the tree
+        # says "06 医用成像器械", and special equipment by its kind code ("3000").
+        for info in self.by_id.values():
+            m = _NUMBERED_NAME.fullmatch(normalise_text(info.name) or "")
+            if m:
+                self.by_text.setdefault(_category_key(m[1]), info)
+                self.by_text.setdefault(_category_key(m[2]), info)
+            if info.special_code:
+                self.by_text.setdefault(_category_key(info.special_code), info)
+        self.by_text.pop("", None)
+
+    def find(self, text: str) -> CategoryInfo | None:
+        return self.by_text.get(_category_key(text))
+
+
+# --- results ---------------------------------------------------------------------
+
+
+@dataclass
+class Rejected:
+    row_number: int
+    raw_cells: list
+    errors: list[RowError]
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    dry_run: bool
+    valid_only: bool
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped_blank: int = 0
+    skipped_total: int = 0
+    written: bool = False
+    unusable: str | None = None  # the whole file was refused (Chinese message)
+    header: LedgerHeader | None = None
+    # first changes: {"row": 12, "code": "ZY-1", "changes": [(header, before, after), …]}
+    changes: list[dict] = field(default_factory=list)
+    rejected_rows: list[Rejected] = field(default_factory=list)
+    new_ids: list[int] = field(default_factory=list)
+    obligations_created: int | None = None
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_blank + self.skipped_total
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [e for r in self.rejected_rows for e in r.errors]
+
+    @property
+    def unknown_columns(self) -> list[tuple[str, str]]:
+        return self.header.unknown if self.header is not None else []
+
+    @property
+    def exit_code(self) -> int:
+        """CLI convention: 0 everything went in (or would), 1 rows rejected, 2 unusable file."""
+        if self.unusable:
+            return 2
+        return 1 if self.rejected else 0
+
+    def summary_line(self) -> str:
+        if self.unusable:
+            return f"无法导入：{self.unusable}"
+        parts = [
+            f"新增 {self.new}",
+            f"修改 {self.changed}",
+            f"未变 {self.unchanged}",
+            f"拒绝 {self.rejected}",
+            f"跳过 {self.skipped}",
+        ]
+        if self.dry_run:
+            outcome = "试运行，未写入"
+        elif self.written:
+            outcome = "已写入"
+        else:
+            outcome = "有被拒绝的行，未写入任何数据"
+        return "，".join(parts) + f"（{outcome}）"
+
+    def as_summary(self, max_errors: int = 200) -> dict:
+        """The JSON kept on the ImportJob row for the result page."""
+        return {
+            "changes": self.changes,
+            "unknown_columns": self.unknown_columns,
+            "skipped_blank": self.skipped_blank,
+            "skipped_total": self.skipped_total,
+            "errors": [
+                {
+                    "row": e.row_number,
+                    "column": e.column,
+                    "value": _shown(e.value),
+                    "message": e.message,
+                }
+                for e in self.errors[:max_errors]
+            ],
+            "error_count": sum(len(r.errors) for r in self.rejected_rows),
+            "obligations_created": self.obligations_created,
+        }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if not value.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def org_scope(scope: Scope, org_id: int) -> Scope:
+    """The caller's scope narrowed to the importing organisation: upserts look only there."""
+    if not scope.contains_org(org_id) or not scope.writable or scope.special_only:
+        raise ScopeViolation("import target outside the scope")
+    return dataclasses.replace(scope, org_ids=frozenset({org_id}), org_id=org_id)
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+def _sheet_rows(zf: zipfile.ZipFile, name: str) -> int:
+    """The <dimension> Excel writes at the top, else count the <row> tags (streaming;
+    openpyxl's write-only mode writes no dimension). Capped like the zip-bomb guard."""
+    rows, budget, tail = 0, DEFAULT_MAX_BYTES * 10, b""
+    with zf.open(name) as member:
+        head = member.read(4096)
+        m = _DIMENSION.search(head)
+        if m and m.group(1) != b"1":
+            return int(m.group(1))
+        chunk = head
+        while chunk and budget > 0:
+            data = tail + chunk
+            rows += data.count(b"<row ") - tail.count(b"<row ")
+            tail, budget = data[-8:], budget - len(chunk)
+            chunk = member.read(1 << 20)
+    return rows
+
+
+def estimate_rows(path: str, fmt: str | None = None) -> int:
+    """Rows in the file, cheaply (for the progress bar): the sheet's <dimension> or lines."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head.startswith(b"PK"):
+            best = 0
+            with zipfile.ZipFile(path) as zf:
+                for name in zf.namelist():
+                    if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                        best = max(best, _sheet_rows(zf, name))
+            return best
+        with open(path, "rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return 0
+
+
+# --- the asset import ---------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    new_rows: list[tuple] = field(default_factory=list)
+    new_codes: list[str] = field(default_factory=list)
+    # (asset id, values, {column: before})
+    changed_rows: list[tuple[int, tuple, dict]] = field(default_factory=list)
+
+
+class AssetClassifier:
+    """Turns validated rows into full column tuples and compares them to the register."""
+
+    def __init__(self, header: LedgerHeader, existing: dict, categories: CategoryLookup):
+        self.header = header
+        self.existing = existing
+        self.categories = categories
+        keys = [k for k in header.key_columns if k in _KEY_INDEX]
+        self.file_keys = keys
+        self.has_category = "category" in keys
+        self.defaults = [None] * len(ASSET_COLUMNS)
+        for key, value in _NON_NULL_DEFAULTS.items():
+            self.defaults[_INDEX[key]] = value
+        self.defaults[_INDEX["is_special"]] = False
+        self.defaults = tuple(self.defaults)
+        self.header_text = {
+            key: header.columns[cols[0]][1] for key, cols in header.key_columns.items()
+        }
+
+    def resolve_category(self, row: LedgerRow, clean: dict) -> RowError | None:
+        text = clean.get("category")
+        if text is None:
+            return None
+        info = self.categories.find(text)
+        if info is None:
+            col = self.header.column_for("category", row.raw_cells)
+            letter, column, _ = self.header.columns[col]
+            clean.pop("category")
+            return RowError(
+                row.row_number,
+                column,
+                row.values.get("category"),
+                MSG_UNKNOWN_CATEGORY,
+                "category",
+                letter,
+            )
+        clean["category"] = info.id
+        return None
+
+    def values(self, clean: dict, base: tuple | None) -> tuple:
+        vals = list(base if base is not None else self.defaults)
+        for key, value in clean.items():
+            index = _KEY_INDEX.get(key)
+            if index is None:
+                continue
+            if value is None and key in _NON_NULL_DEFAULTS:
+                continue  # blank keeps the current value / the default
+            vals[index] = value
+        category = self.categories.by_id.get(vals[_INDEX["category_id"]])
+        if category is not None and (base is None or self.has_category):
+            for key in ("design_life_years", "accounting_life_years"):
+                if vals[_INDEX[key]] is None and (base is None or key in clean):
+                    vals[_INDEX[key]] = getattr(category, key)
+        vals[_INDEX["is_special"]] = bool(category and category.is_special)
+        vals[_INDEX["special_code"]] = category.special_code if category else None
+        start = vals[_INDEX["commissioned_on"]] or vals[_INDEX["purchase_date"]]
+        life = vals[_INDEX["design_life_years"]]
+        vals[_INDEX["design_life_end"]] = add_years(start, life) if start and life else None
+        return tuple(vals)
+
+
+def _existing_assets(scope: Scope) -> dict[str, tuple[int, tuple]]:
+    """{asset code: (id, column tuple)} of the organisation in `scope` (one ORM query)."""
+    columns = [getattr(Asset, c) for c in ASSET_COLUMNS]
+    with use_scope(scope):
+        rows = db.session.execute(select(Asset.asset_code, Asset.id, *columns)).all()
+    return {r[0]: (r[1], tuple(r[2:])) for r in rows}
+
+
+def _display(column: str, value: Any, categories: CategoryLookup, labels: dict) -> str:
+    if value is None:
+        return ""
+    if column == "category_id":
+        info = categories.by_id.get(value)
+        return info.name if info else str(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if column in labels:
+        return labels[column].get(value, (value,))[0]
+    return _shown(value)
+
+
+def import_assets(
+    scope: Scope,
+    org_id: int,
+    source: Any,
+    *,
+    filename: str | None = None,
+    dry_run: bool = False,
+    valid_only: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    progress: Callable[[int], None] | None = None,
+    progress_every: int = BATCH_SIZE,
+    today: dt.date | None = None,
+) -> ImportResult:
+    """Read, validate, classify and (unless a dry run or a rejected row in
+    all-or-nothing mode) write a ledger into organisation `org_id`. Flushes only."""
+    target = org_scope(scope, org_id)
+    result = ImportResult("assets", dry_run, valid_only)
+    today = today or clock.today()
+    choices = choices_for("assets")
+    reader = iter_rows(source, "assets", filename=filename, max_rows=max_rows, max_bytes=max_bytes)
+    plan = _Plan()
+    try:
+        with use_scope(target):
+            categories = CategoryLookup()
+            existing = _existing_assets(target)
+        parser = RowParser("assets", today, choices)
+        classifier: AssetClassifier | None = None
+        for item in reader:
+            if isinstance(item, LedgerHeader):
+                result.header = item
+                classifier = AssetClassifier(item, existing, categories)
+                continue
+            clean, errors = parser.parse(item)
+            problem = classifier.resolve_category(item, clean)
+            if problem is not None:
+                errors.append(problem)
+            if errors:
+                errors.sort(key=lambda e: _column_order(item.header, e))
+                result.rejected += 1
+                result.rejected_rows.append(Rejected(item.row_number, item.raw_cells, errors))
+            else:
+                _classify(result, plan, classifier, item, clean, categories, choices)
+            if progress is not None and reader.data_rows % progress_every == 0:
+                progress(reader.data_rows)
+    except UnusableFile as exc:
+        result.unusable = exc.message
+        result.new = result.changed = result.unchanged = result.rejected = 0
+        result.rejected_rows.clear()
+        result.changes.clear()
+        return result
+    result.skipped_blank, result.skipped_total = reader.skipped_blank, reader.skipped_total
+    if progress is not None:
+        progress(reader.data_rows)
+    if dry_run or (result.rejected and not valid_only):
+        return result
+    _write_assets(target, org_id, plan, result)
+    result.written = True
+    return result
+
+
+def _column_order(header: LedgerHeader | None, error: RowError) -> int:
+    if header is None or error.letter is None:
+        return -1
+    for i, (letter, _, _) in enumerate(header.columns):
+        if letter == error.letter:
+            return i
+    return -1
+
+
+def _classify(result, plan, classifier, row, clean, categories, choices) -> None:
+    code = clean["asset_code"]
+    hit = classifier.existing.get(code)
+    if hit is None:
+        result.new += 1
+        plan.new_rows.append(classifier.values(clean, None))
+        plan.new_codes.append(code)
+        return
+    asset_id, before = hit
+    after = classifier.values(clean, before)
+    if after == before:
+        result.unchanged += 1
+        return
+    result.changed += 1
+    diff = {
+        ASSET_COLUMNS[i]: old
+        for i, (old, new) in enumerate(zip(before, after, strict=True))
+        if old != new
+    }
+    plan.changed_rows.append((asset_id, after, diff))
+    if len(result.changes) < PREVIEW_CHANGES:
+        shown = []
+        for column in diff:
+            key = "category" if column == "category_id" else column
+            if key not in classifier.header_text:
+                continue  # derived (is_special, design_life_end): follows from the others
+            i = _INDEX[column]
+            shown.append(
+                (
+                    classifier.header_text[key],
+                    _display(column, before[i], categories, choices),
+                    _display(column, after[i], categories, choices),
+                )
+            )
+        result.changes.append({"row": row.row_number, "code": code, "changes": shown})
+
+
+def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) -> None:
+    session = db.session()
+    connection = session.connection()
+    table = Asset.__table__
+    now = clock.utcnow_naive()
+    columns = ASSET_COLUMNS
+    insert_stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for batch in _chunks(plan.new_rows, BATCH_SIZE):
+        params = []
+        for values in batch:
+            row = dict(zip(columns, values, strict=True))
+            row["org_id"] = org_id
+            row["qr_token"] = new_token()
+            row["created_at"] = row["updated_at"] = now
+            params.append(row)
+        ids = connection.execute(insert_stmt, params).scalars().all()
+        result.new_ids.extend(ids)
+        audit_rows(
+            session,
+            [
+                {
+                    "org_id": org_id,
+                    "entity": "asset",
+                    "entity_id": asset_id,
+                    "action": "create",
+                    "changes": {
+                        "before": {},
+                        "after": {
+                            k: _plain(v)
+                            for k, v in row.items()
+                            if v is not None
+                            and k not in ("qr_token", "org_id", "created_at", "updated_at")
+                        },
+                    },
+                }
+                for asset_id, row in zip(ids, params, strict=True)
+            ],
+        )
+    if plan.changed_rows:
+        update_stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in (*columns, "updated_at")})
+        )
+        for batch in _chunks(plan.changed_rows, BATCH_SIZE):
+            params, audit = [], []
+            for asset_id, values, diff in batch:
+                row = {f"b_{c}": v for c, v in zip(columns, values, strict=True)}
+                row["b_id"], row["b_updated_at"] = asset_id, now
+                params.append(row)
+                audit.append(
+                    {
+                        "org_id": org_id,
+                        "entity": "asset",
+                        "entity_id": asset_id,
+                        "action": "update",
+                        "changes": {
+                            "before": {c: _plain(old) for c, old in diff.items()},
+                            "after": {c: _plain(values[_INDEX[c]]) for c in diff},
+                        },
+                    }
+                )
+            connection.execute(update_stmt, params)
+            audit_rows(session, audit)
+    if result.new_ids:
+        result.obligations_created = _create_obligations(scope, result.new_ids)
+
+
+def _create_obligations(scope: Scope, asset_ids: list[int]) -> int | None:
+    from ..inspections.services import create_default_obligations
+
+    with use_scope(scope):
+        return create_default_obligations(asset_ids)
+
+
+# --- inspection records ----------------------------------------------------------
+
+
+def import_inspections(
+    scope: Scope,
+    org_id: int,
+    source: Any,
+    *,
+    filename: str | None = None,
+    dry_run: bool = False,
+    valid_only: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    progress: Callable[[int], None] | None = None,
+    today: dt.date | None = None,
+) -> ImportResult:
+    from .inspections import import_inspection_records
+
+    return import_inspection_records(
+        scope,
+        org_id,
+        source,
+        filename=filename,
+        dry_run=dry_run,
+        valid_only=valid_only,
+        max_bytes=max_bytes,
+        max_rows=max_rows,
+        progress=progress,
+        today=today,
+    )
+
+
+IMPORTERS: Mapping[str, Callable[..., ImportResult]] = {
+    "assets": import_assets,
+    "inspections": import_inspections,
+}
+
+
+def run_import(scope: Scope, org_id: int, kind: str, source: Any, **options: Any) -> ImportResult:
+    fields_for(kind)
+    return IMPORTERS[kind](scope, org_id, source, **options)

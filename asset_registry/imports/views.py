@@ -1,0 +1,182 @@
+"""Upload → dry run (preview) → commit; progress for background jobs; template,
+error report and exports. Thin: every decision is in services/jobs."""
+
+from __future__ import annotations
+
+import io
+import os
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import db
+from ..pagination import paginate
+from ..tenancy.scope import scoped_get_or_404
+from ..web import MANAGERS, current_scope, login_required, roles_required
+from . import jobs
+from .export import export_assets, export_due
+from .forms import CommitForm, UploadForm
+from .models import ImportJob, ImportKind, ImportStatus
+from .reader import UnusableFile, sniff_file
+from .template import template_bytes
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(data: bytes, filename: str):
+    response = send_file(
+        io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=filename
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+def _jobs_page():
+    stmt = select(ImportJob).order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
+    return paginate(stmt, request.args)
+
+
+@bp.get("/")
+@roles_required(*MANAGERS)
+def index():
+    return render_template("imports/index.html", form=UploadForm(), page=_jobs_page())
+
+
+@bp.post("/")
+@roles_required(*MANAGERS)
+def upload():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return render_template("imports/index.html", form=form, page=_jobs_page()), 400
+    scope = current_scope()
+    upload_file = form.file.data
+    filename = os.path.basename(upload_file.filename or "") or "upload"
+    path, size = jobs.store_upload(scope.org_id, filename, upload_file.stream)
+    try:
+        sniff_file(path, filename, max_bytes=_max_bytes())
+    except UnusableFile as exc:
+        os.unlink(path)
+        form.file.errors = [exc.message]
+        return render_template("imports/index.html", form=form, page=_jobs_page()), 400
+    job = ImportJob(
+        org_id=scope.org_id,
+        kind=form.kind.data,
+        filename=filename[:255],
+        stored_path=path,
+        size=size,
+        dry_run=True,
+        user_id=current_user.id,
+    )
+    db.session.add(job)
+    db.session.flush()
+    jobs.run_or_queue(job, scope)
+    return redirect(url_for("imports.show", job_id=job.id))
+
+
+def _max_bytes() -> int:
+    return current_app.config["IMPORT_MAX_BYTES"]
+
+
+@bp.get("/<int:job_id>")
+@roles_required(*MANAGERS)
+def show(job_id: int):
+    job = scoped_get_or_404(ImportJob, job_id)
+    return render_template(
+        "imports/show.html", job=job, form=CommitForm(), summary=job.summary or {}
+    )
+
+
+@bp.get("/<int:job_id>/progress")
+@roles_required(*MANAGERS)
+def progress(job_id: int):
+    job = scoped_get_or_404(ImportJob, job_id)
+    return {
+        "id": job.id,
+        "status": job.status,
+        "status_label": job.status_label,
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "percent": job.percent,
+        "finished": job.finished,
+        "message": job.message,
+    }
+
+
+@bp.post("/<int:job_id>/commit")
+@roles_required(*MANAGERS)
+def commit(job_id: int):
+    job = scoped_get_or_404(ImportJob, job_id)
+    form = CommitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if job.status != ImportStatus.DONE or not job.dry_run:
+        flash(_("该导入已执行或尚未完成试运行。"), "warning")
+        return redirect(url_for("imports.show", job_id=job.id))
+    job.dry_run = False
+    job.valid_only = bool(form.valid_only.data)
+    jobs.run_or_queue(job, current_scope())
+    return redirect(url_for("imports.show", job_id=job.id))
+
+
+@bp.post("/<int:job_id>/rerun")
+@roles_required(*MANAGERS)
+def rerun(job_id: int):
+    """A job that crashed or was interrupted: its data was never committed, run it again."""
+    job = scoped_get_or_404(ImportJob, job_id)
+    if job.status not in (ImportStatus.FAILED, ImportStatus.QUEUED) or job.written:
+        abort(404)
+    if not os.path.exists(job.stored_path):
+        abort(404)
+    jobs.run_or_queue(job, current_scope())
+    return redirect(url_for("imports.show", job_id=job.id))
+
+
+@bp.get("/<int:job_id>/report.xlsx")
+@roles_required(*MANAGERS)
+def report(job_id: int):
+    job = scoped_get_or_404(ImportJob, job_id)
+    if not job.error_report_path or not os.path.exists(job.error_report_path):
+        abort(404)
+    stem = os.path.splitext(job.filename)[0]
+    with open(job.error_report_path, "rb") as fh:
+        return _xlsx(fh.read(), f"{stem}-错误报告.xlsx")
+
+
+@bp.get("/template/<kind>.xlsx")
+@login_required
+def template(kind: str):
+    if kind not in ImportKind.__members__.values():
+        abort(404)
+    name = _("设备台账导入模板") if kind == ImportKind.ASSETS else _("检验记录导入模板")
+    return _xlsx(template_bytes(kind), f"{name}.xlsx")
+
+
+@bp.get("/export/assets.xlsx")
+@login_required
+def export_asset_list():
+    """The asset list as filtered on the list page (same query string)."""
+    data = export_assets(current_scope(), request.args)
+    return _xlsx(data, f"{_('设备台账')}-{clock.today().isoformat()}.xlsx")
+
+
+@bp.get("/export/due.xlsx")
+@login_required
+def export_due_list():
+    days = request.args.get("days", 30, type=int)
+    data = export_due(current_scope(), clock.today(), days)
+    return _xlsx(data, f"{_('检验计划')}-{clock.today().isoformat()}.xlsx")
