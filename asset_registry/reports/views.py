@@ -1,6 +1,15 @@
-from flask import Blueprint, render_template
+"""Dashboards by role, each figure with its table, a server-side SVG chart and an Excel
+download. Home page after sign-in."""
 
-from ..web import login_required
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
+
+from .. import clock
+from ..plans.export import XLSX_MIMETYPE, workbook_bytes
+from ..web import current_scope, login_required
+from . import services
 
 bp = Blueprint("reports", __name__, url_prefix="/dashboard")
 
@@ -8,4 +17,55 @@ bp = Blueprint("reports", __name__, url_prefix="/dashboard")
 @bp.get("/")
 @login_required
 def dashboard():
-    return render_template("reports/dashboard.html")
+    board = services.dashboard(current_scope(), clock.today())
+    return render_template("reports/dashboard.html", board=board, today=clock.today())
+
+
+def _xlsx(name: str, tables) -> Response:
+    data = workbook_bytes(
+        (t.title, t.title + (f"（{t.note}）" if t.note else ""), t.headers,
+         services.table_rows_for_export(t))
+        for t in tables
+    )
+    return Response(
+        data, mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_all():
+    board = services.dashboard(current_scope(), clock.today())
+    return _xlsx(f"dashboard-{board.kind}.xlsx", board.tables)
+
+
+@bp.get("/export/<key>.xlsx")
+@login_required
+def export(key: str):
+    board = services.dashboard(current_scope(), clock.today())
+    table = board.table(key) or abort(404)
+    return _xlsx(f"dashboard-{key}.xlsx", [table])
+
+
+@bp.app_template_filter("share")
+def share_filter(value) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+@bp.app_template_filter("money")
+def money_filter(value) -> str:
+    return "—" if value is None else f"{float(value):,.2f}"
+
+
+KIND_TITLES = {
+    "institution": "本单位设备总览",
+    "bureau": "所辖单位总览",
+    "regulator": "特种设备监管总览",
+    "city": "全市设备更新总览",
+}
+
+
+@bp.app_context_processor
+def _titles():
+    return {"dashboard_title": lambda kind: _(KIND_TITLES[kind])}

@@ -1,0 +1,468 @@
+"""Dashboard figures, every one a GROUP BY in SQL over the caller's scope.
+
+Each query is an ORM select, so the central scope listener narrows it (an institution
+sees itself, a bureau its institutions, the regulator special equipment only). Asset
+figures come from one pass over the asset table grouped by organisation; obligation
+figures from one pass over the obligations; plan figures from the (small) plan tables.
+Python only adds up the few grouped rows those return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from flask import has_request_context
+from flask_babel import gettext
+from sqlalchemy import and_, case, func, or_, select
+
+from ..assets.models import Asset, AssetStatus, FundingSource
+from ..catalog.models import Category
+from ..enums import Role, Sector
+from ..extensions import db
+from ..inspections.models import Obligation
+from ..plans.models import (
+    APPROVED_STATES,
+    REQUESTED_STATES,
+    FundingLine,
+    InvestmentBaseline,
+    PlanItem,
+    PlanStatus,
+    RenewalPlan,
+)
+from ..tenancy.models import Organisation
+from ..tenancy.scope import Scope
+
+ZERO = decimal.Decimal("0")
+AGE_BANDS = ((0, 5), (5, 10), (10, 15), (15, None))
+DUE_WINDOW_DAYS = 30
+# Self-checks are the operator's own routine, not statutory inspections.
+SELF_CHECK_KINDS = ("daily_check", "monthly_check")
+
+
+def _(message: str, **variables) -> str:
+    """gettext usable from the bench and CLI too (no request there; msgids are Chinese)."""
+    if has_request_context():
+        return gettext(message, **variables)
+    return message % variables if variables else message
+
+
+@dataclass
+class Table:
+    """A figure: its numbers as a table, and which column the bar chart draws."""
+
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list]
+    bar_col: int | None = None
+    percent_cols: tuple[int, ...] = ()
+    money_cols: tuple[int, ...] = ()
+    note: str | None = None
+    target: decimal.Decimal | None = field(default=None)  # a reference line on the chart
+
+    @property
+    def bar_values(self) -> list[float]:
+        if self.bar_col is None:
+            return []
+        return [float(row[self.bar_col] or 0) for row in self.rows]
+
+    @property
+    def bar_top(self) -> float:
+        return max([*self.bar_values, float(self.target or 0), 1.0])
+
+
+def _years_ago(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def _share(part, whole) -> float | None:
+    return (part / whole) if whole else None
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def asset_figures(scope: Scope, today: dt.date) -> dict[int, dict]:
+    """Per organisation, in one scan: totals, by status, past design life, age bands."""
+    live = Asset.status != AssetStatus.DISPOSED
+    start = func.coalesce(Asset.commissioned_on, Asset.purchase_date)
+    columns = [
+        Asset.org_id,
+        func.count(Asset.id).label("all"),
+        func.sum(case((live, 1), else_=0)).label("live"),
+        func.sum(case((and_(live, Asset.design_life_end < today), 1), else_=0)).label("past"),
+    ]
+    for status in AssetStatus:
+        columns.append(func.sum(case((Asset.status == status.value, 1), else_=0))
+                       .label(f"s_{status.value}"))
+    for lo, hi in AGE_BANDS:
+        cond = [live, start <= _years_ago(today, lo)]
+        if hi is not None:
+            cond.append(start > _years_ago(today, hi))
+        columns.append(func.sum(case((and_(*cond), 1), else_=0)).label(f"age_{lo}"))
+    columns.append(func.sum(case((and_(live, start.is_(None)), 1), else_=0)).label("age_none"))
+    rows = db.session.execute(select(*columns).group_by(Asset.org_id)).all()
+    return {row.org_id: {k: int(v or 0) for k, v in row._mapping.items()} for row in rows}
+
+
+def obligation_figures(scope: Scope, today: dt.date) -> dict[int, dict]:
+    """Per organisation, in one scan of the statutory duties: total, current, overdue,
+    failed, due within the window."""
+    current = and_(
+        Obligation.failed.is_(False),
+        or_(Obligation.next_due.is_(None), Obligation.next_due >= today),
+    )
+    soon = today + dt.timedelta(days=DUE_WINDOW_DAYS)
+    rows = db.session.execute(
+        select(
+            Obligation.org_id,
+            func.count(Obligation.id).label("total"),
+            func.sum(case((current, 1), else_=0)).label("current"),
+            func.sum(case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1),
+                          else_=0)).label("overdue"),
+            func.sum(case((Obligation.failed.is_(True), 1), else_=0)).label("failed"),
+            func.sum(case((and_(Obligation.next_due >= today, Obligation.next_due <= soon), 1),
+                          else_=0)).label("due"),
+        )
+        .where(
+            Obligation.active.is_(True),
+            Obligation.statutory.is_(True),
+            Obligation.kind.not_in(SELF_CHECK_KINDS),
+        )
+        .group_by(Obligation.org_id)
+    ).all()
+    return {row.org_id: {k: int(v or 0) for k, v in row._mapping.items()} for row in rows}
+
+
+def _sum(per_org: dict[int, dict], key: str) -> int:
+    return sum(values.get(key, 0) for values in per_org.values())
+
+
+def _org_names(org_ids) -> dict[int, tuple[str, str | None, str]]:
+    """id → (name, sector, code) for the organisations that appear in the figures."""
+    ids = sorted(set(org_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name, Organisation.sector, Organisation.code)
+        .where(Organisation.id.in_(ids))
+    )
+    return {r.id: (r.name, r.sector, r.code) for r in rows}
+
+
+def kpis(assets: dict, duties: dict) -> dict:
+    live = _sum(assets, "live")
+    past = _sum(assets, "past")
+    total = _sum(duties, "total")
+    return {
+        "assets": live,
+        "past": past,
+        "past_share": _share(past, live),
+        "compliance": _share(_sum(duties, "current"), total),
+        "due": _sum(duties, "due"),
+        "overdue": _sum(duties, "overdue"),
+        "failed": _sum(duties, "failed"),
+    }
+
+
+def status_table(assets: dict) -> Table:
+    rows = [[s.label, _sum(assets, f"s_{s.value}")] for s in AssetStatus]
+    return Table("status", _("设备按状态"), [_("状态"), _("台数")], rows, bar_col=1)
+
+
+def age_table(assets: dict) -> Table:
+    labels = {0: _("5 年以内"), 5: _("5–10 年"), 10: _("10–15 年"), 15: _("15 年以上")}
+    rows = [[labels[lo], _sum(assets, f"age_{lo}")] for lo, _hi in AGE_BANDS]
+    rows.append([_("投用日期不详"), _sum(assets, "age_none")])
+    return Table("age", _("在册设备按役龄"), [_("役龄"), _("台数")], rows, bar_col=1)
+
+
+def institution_table(assets: dict, duties: dict, *, key="institutions",
+                      title=None) -> Table:
+    names = _org_names([*assets, *duties])
+    rows = []
+    for org_id in sorted(names, key=lambda i: names[i][2]):
+        a, d = assets.get(org_id, {}), duties.get(org_id, {})
+        rows.append([
+            names[org_id][0], a.get("live", 0), a.get("past", 0),
+            _share(a.get("past", 0), a.get("live", 0)),
+            _share(d.get("current", 0), d.get("total", 0)),
+            d.get("due", 0), d.get("overdue", 0), d.get("failed", 0),
+        ])
+    return Table(
+        key, title or _("各单位设备与检验合规"),
+        [_("单位"), _("在册设备"), _("超设计年限"), _("超年限占比"), _("检验合规率"),
+         _("30 天内到期"), _("已逾期"), _("检验不合格")],
+        rows, bar_col=4, percent_cols=(3, 4),
+    )
+
+
+def sector_table(assets: dict, duties: dict) -> Table:
+    names = _org_names([*assets, *duties])
+    grouped: dict[str | None, dict] = defaultdict(lambda: defaultdict(int))
+    for source in (assets, duties):
+        for org_id, values in source.items():
+            sector = names.get(org_id, ("", None, ""))[1]
+            for key in ("live", "past", "current", "total", "overdue", "failed"):
+                grouped[sector][key] += values.get(key, 0)
+    rows = []
+    for sector in [*Sector, None]:
+        g = grouped.get(sector.value if sector else None)
+        if not g:
+            continue
+        rows.append([
+            sector.label if sector else _("其他"), g["live"], g["past"],
+            _share(g["past"], g["live"]), _share(g["current"], g["total"]),
+            g["overdue"], g["failed"],
+        ])
+    return Table(
+        "sectors", _("各行业设备与检验合规"),
+        [_("行业"), _("在册设备"), _("超设计年限"), _("超年限占比"), _("检验合规率"),
+         _("已逾期"), _("检验不合格")],
+        rows, bar_col=1, percent_cols=(3, 4),
+    )
+
+
+# --------------------------------------------------------------------------- special equipment
+
+
+def special_kind_table(scope: Scope, today: dt.date) -> Table:
+    """Special equipment by catalogue kind: units, past design life, overdue, failed."""
+    live = Asset.status != AssetStatus.DISPOSED
+    kind = func.substr(Asset.special_code, 1, 1)
+    units = dict(
+        (r[0], r[1:])
+        for r in db.session.execute(
+            select(
+                kind,
+                func.sum(case((live, 1), else_=0)),
+                func.sum(case((and_(live, Asset.design_life_end < today), 1), else_=0)),
+            )
+            .where(Asset.is_special.is_(True))
+            .group_by(kind)
+        )
+    )
+    duty_kind = (
+        select(Asset.id, func.substr(Asset.special_code, 1, 1).label("kind"))
+        .where(Asset.is_special.is_(True))
+        .subquery()
+    )
+    duties = dict(
+        (r[0], r[1:])
+        for r in db.session.execute(
+            select(
+                duty_kind.c.kind,
+                func.sum(case((and_(Obligation.failed.is_(False), Obligation.next_due < today),
+                               1), else_=0)),
+                func.sum(case((Obligation.failed.is_(True), 1), else_=0)),
+            )
+            .join(duty_kind, duty_kind.c.id == Obligation.asset_id)
+            .where(Obligation.active.is_(True), Obligation.statutory.is_(True),
+                   Obligation.kind.not_in(SELF_CHECK_KINDS))
+            .group_by(duty_kind.c.kind)
+        )
+    )
+    names = _special_kind_names()
+    rows = []
+    for code in sorted(set(units) | set(duties), key=lambda c: c or ""):
+        n, past = units.get(code, (0, 0))
+        overdue, failed = duties.get(code, (0, 0))
+        rows.append([names.get(code, code or _("未分类")), int(n or 0), int(past or 0),
+                     int(overdue or 0), int(failed or 0)])
+    return Table(
+        "special_kinds", _("特种设备按种类"),
+        [_("种类"), _("在册台数"), _("超设计年限"), _("检验逾期"), _("检验不合格")],
+        rows, bar_col=1,
+    )
+
+
+def _special_kind_names() -> dict[str, str]:
+    """First digit of the catalogue code → the kind's name from the category tree."""
+    rows = db.session.execute(
+        select(Category.special_code, Category.name).where(Category.special_code.is_not(None))
+    ).all()
+    names: dict[str, str] = {}
+    for code, name in sorted(rows, key=lambda r: r[0]):
+        if code and code.endswith("000"):
+            names.setdefault(code[0], name)
+    return names
+
+
+def special_institution_table(assets: dict, duties: dict) -> Table:
+    table = institution_table(assets, duties, key="special_institutions",
+                              title=_("各单位特种设备"))
+    table.headers[1] = _("特种设备台数")
+    return table
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def _current_plans():
+    return RenewalPlan.superseded.is_(False)
+
+
+def plan_status_table(scope: Scope) -> Table:
+    totals = (
+        select(PlanItem.plan_id, func.sum(PlanItem.total).label("amount"))
+        .group_by(PlanItem.plan_id).subquery()
+    )
+    rows = dict(
+        (r[0], r[1:])
+        for r in db.session.execute(
+            select(RenewalPlan.status, func.count(RenewalPlan.id),
+                   func.coalesce(func.sum(totals.c.amount), 0))
+            .outerjoin(totals, totals.c.plan_id == RenewalPlan.id)
+            .where(_current_plans())
+            .group_by(RenewalPlan.status)
+        )
+    )
+    out = [[s.label, int(rows.get(s.value, (0, 0))[0]),
+            decimal.Decimal(rows.get(s.value, (0, 0))[1] or 0)] for s in PlanStatus]
+    return Table("plan_status", _("更新计划进度"), [_("状态"), _("计划数"), _("金额（元）")],
+                 out, bar_col=1, money_cols=(2,))
+
+
+def plans_by_institution_table(scope: Scope) -> Table:
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for org_id, status, n in db.session.execute(
+        select(RenewalPlan.org_id, RenewalPlan.status, func.count(RenewalPlan.id))
+        .where(_current_plans())
+        .group_by(RenewalPlan.org_id, RenewalPlan.status)
+    ):
+        counts[org_id][status] = int(n)
+    names = _org_names(counts)
+    rows = [
+        [names[o][0], *[counts[o].get(s.value, 0) for s in PlanStatus], sum(counts[o].values())]
+        for o in sorted(counts, key=lambda i: names[i][2])
+    ]
+    return Table("plans_by_institution", _("各单位更新计划（按状态）"),
+                 [_("单位"), *[s.label for s in PlanStatus], _("合计")], rows,
+                 bar_col=len(PlanStatus) + 1)
+
+
+def budget_by_source_table(scope: Scope) -> Table:
+    requested = [str(s) for s in REQUESTED_STATES]
+    approved = [str(s) for s in APPROVED_STATES]
+    rows = dict(
+        (r[0], r[1:])
+        for r in db.session.execute(
+            select(
+                FundingLine.source,
+                func.sum(case((RenewalPlan.status.in_(requested), FundingLine.amount), else_=0)),
+                func.sum(case((RenewalPlan.status.in_(approved), FundingLine.amount), else_=0)),
+            )
+            .join(PlanItem, PlanItem.id == FundingLine.item_id)
+            .join(RenewalPlan, RenewalPlan.id == PlanItem.plan_id)
+            .where(_current_plans())
+            .group_by(FundingLine.source)
+        )
+    )
+    out = []
+    for source in FundingSource:
+        req, app = rows.get(source.value, (0, 0))
+        out.append([source.label, decimal.Decimal(req or 0), decimal.Decimal(app or 0)])
+    return Table("budget_by_source", _("申报与批准资金（按来源）"),
+                 [_("资金来源"), _("申报金额（元）"), _("批准金额（元）")], out,
+                 bar_col=2, money_cols=(1, 2))
+
+
+def investment_table(scope: Scope) -> Table:
+    """Approved renewal investment by plan year against the 2023 baseline and the target."""
+    approved = [str(s) for s in APPROVED_STATES]
+    by_year = dict(
+        db.session.execute(
+            select(RenewalPlan.year, func.sum(PlanItem.total))
+            .join(PlanItem, PlanItem.plan_id == RenewalPlan.id)
+            .where(_current_plans(), RenewalPlan.status.in_(approved))
+            .group_by(RenewalPlan.year)
+        ).all()
+    )
+    baseline, target = db.session.execute(
+        select(
+            func.coalesce(func.sum(InvestmentBaseline.amount), 0),
+            func.coalesce(
+                func.sum(InvestmentBaseline.amount * (100 + InvestmentBaseline.target_increase_pct)
+                         / 100), 0),
+        ).where(InvestmentBaseline.year == 2023)
+    ).one()
+    baseline = decimal.Decimal(baseline or 0).quantize(decimal.Decimal("0.01"))
+    target = decimal.Decimal(target or 0).quantize(decimal.Decimal("0.01"))
+    rows = []
+    for year in range(2024, 2028):
+        amount = decimal.Decimal(by_year.get(year) or 0)
+        rows.append([str(year), amount, _share(amount, baseline) if baseline else None])
+    for year in sorted(y for y in by_year if not 2024 <= y <= 2027):
+        amount = decimal.Decimal(by_year[year] or 0)
+        rows.append([str(year), amount, _share(amount, baseline) if baseline else None])
+    note = _("2023 年基数 %(b)s 元；2027 年目标 %(t)s 元（增长 25%%）",
+             b=f"{baseline:,.2f}", t=f"{target:,.2f}")
+    return Table("investment", _("批准的更新投资（按年度）与 2027 年目标"),
+                 [_("年度"), _("批准投资（元）"), _("相当于 2023 年基数")], rows,
+                 bar_col=1, money_cols=(1,), percent_cols=(2,), note=note, target=target)
+
+
+# --------------------------------------------------------------------------- by role
+
+
+def dashboard_kind(scope: Scope) -> str:
+    if scope.role == Role.REGULATOR:
+        return "regulator"
+    if scope.role == Role.BUREAU_REVIEWER:
+        return "bureau"
+    if scope.role in (Role.CITY_ADMIN, "system"):
+        return "city"
+    return "institution"
+
+
+@dataclass
+class Dashboard:
+    kind: str
+    kpis: dict
+    tables: list[Table]
+
+    def table(self, key: str) -> Table | None:
+        return next((t for t in self.tables if t.key == key), None)
+
+
+def dashboard(scope: Scope, today: dt.date) -> Dashboard:
+    kind = dashboard_kind(scope)
+    assets = asset_figures(scope, today)
+    duties = obligation_figures(scope, today)
+    figures = kpis(assets, duties)
+    if kind == "institution":
+        tables = [status_table(assets), age_table(assets), plan_status_table(scope)]
+    elif kind == "bureau":
+        tables = [
+            institution_table(assets, duties), plans_by_institution_table(scope),
+            budget_by_source_table(scope), investment_table(scope), status_table(assets),
+        ]
+    elif kind == "regulator":
+        tables = [special_kind_table(scope, today), special_institution_table(assets, duties)]
+    else:
+        tables = [
+            sector_table(assets, duties), institution_table(assets, duties),
+            special_kind_table(scope, today), plans_by_institution_table(scope),
+            budget_by_source_table(scope), investment_table(scope), status_table(assets),
+            age_table(assets),
+        ]
+    return Dashboard(kind, figures, tables)
+
+
+def table_rows_for_export(table: Table) -> list[list]:
+    """Shares as percentages with one decimal, money as numbers."""
+    out = []
+    for row in table.rows:
+        cells = []
+        for i, value in enumerate(row):
+            if i in table.percent_cols:
+                value = None if value is None else round(float(value) * 100, 1)
+            cells.append(value)
+        out.append(cells)
+    return out
