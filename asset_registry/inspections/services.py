@@ -13,7 +13,8 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import (
     Integer,
     Select,
@@ -45,6 +46,14 @@ DUE_WINDOWS = (30, 60, 90)
 # A stop written by this module starts with this mark, so a passing inspection
 # restarts only what an inspection stopped (not a manager's own decision).
 STOP_MARK = "法定检验"
+
+
+def _(msgid: str, **values) -> str:
+    """gettext in a request; the Chinese msgid itself in jobs, the CLI and the seed
+    (the locale selector needs a request, and stored texts are Chinese anyway)."""
+    if has_request_context():
+        return gettext(msgid, **values)
+    return msgid % values if values else msgid
 
 
 class InspectionError(ValueError):
