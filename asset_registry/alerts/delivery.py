@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
@@ -82,9 +82,10 @@ def _claim(channel: str, now: dt.datetime, today: dt.date, retries_only: bool) -
         conditions.append(dl.c.attempts > 0)
     if channel == Channel.EMAIL:
         # one digest per recipient per day: skip whoever already got today's
+        day_start = _local_day_start_utc(today)
         sent_today = select(dl.c.recipient).where(
             dl.c.channel == Channel.EMAIL, dl.c.outcome == Outcome.SENT,
-            dl.c.sent_at >= _local_day_start_utc(today),
+            dl.c.sent_at >= day_start, dl.c.sent_at < day_start + dt.timedelta(days=1),
         )
         conditions.append(dl.c.recipient.not_in(sent_today))
     db.session.execute(
@@ -157,8 +158,10 @@ def _render_digest(items, locale: str, today: dt.date) -> tuple[str, str]:
         subject = _("【设备预警】%(date)s 共 %(n)s 条新的或升级的预警", date=today.isoformat(),
                     n=len(items))
         lines = [_item_line(row) for row in items]
-        body = render_template("alerts/digest.txt", lines=lines, today=today,
-                               base_url=current_app.config.get("BASE_URL", ""))
+        # straight from the Jinja environment: the request's context processors
+        # (current user, scope) have nothing to say to a scheduled job
+        body = current_app.jinja_env.get_template("alerts/digest.txt").render(
+            lines=lines, today=today, base_url=current_app.config.get("BASE_URL", ""))
     return subject, body
 
 
