@@ -19,6 +19,11 @@ class LabelledEnum(StrEnum):
         return {}
 
     @classmethod
+    def has(cls, value) -> bool:
+        """`value in Enum` raises TypeError for plain strings on Python 3.11."""
+        return value in cls._value2member_map_
+
+    @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(m.value, m.label) for m in cls]
 

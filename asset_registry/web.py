@@ -8,10 +8,11 @@ import logging
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     abort,
+    current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -34,6 +35,9 @@ core = Blueprint("core", __name__)
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        # CLI, jobs and seeds: Chinese unless a caller forces a locale (force_locale)
+        return "zh_Hans_CN"
     lang = session.get("lang")
     if lang is None and getattr(current_user, "is_authenticated", False):
         lang = current_user.locale
