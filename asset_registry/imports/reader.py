@@ -39,6 +39,7 @@ from .values import (
     build_enum_lookup,
     cell_text,
     enum_message,
+    normalise_free_text,
     normalise_text,
     parse_bool,
     parse_date,
@@ -662,9 +663,32 @@ def _memoised(convert, typed=None):
     return memo
 
 
-def _text_converter(max_length: int | None):
+# Exports neutralise formula-like text with a leading apostrophe ("'=1+1"); reading
+# it back drops that apostrophe, so export → edit → re-import changes nothing.
+_NEUTRALISED = ("'=", "'+", "'-", "'@")
+
+
+# Identifiers are narrowed completely (ＺＹ－００１ → ZY-001); other text keeps its punctuation.
+_IDENTIFIERS = frozenset(
+    {
+        "asset_code",
+        "serial_no",
+        "equipment_code",
+        "registration_no",
+        "catalogue_code",
+        "permit_no",
+        "report_no",
+    }
+)
+
+
+def _text_converter(max_length: int | None, *, identifier: bool = False):
+    normalise = normalise_text if identifier else normalise_free_text
+
     def convert(value: object) -> str | None:
-        text = normalise_text(value)
+        text = normalise(value)
+        if text is not None and text.startswith(_NEUTRALISED):
+            text = text[1:]
         if text is not None and max_length is not None and len(text) > max_length:
             raise ValueProblem(MSG_TOO_LONG.format(n=max_length))
         return text
@@ -729,8 +753,7 @@ class RowParser:
         self.seen_codes: dict[str, int] = {}
         choices = choices or {}
         self.converters = {
-            key: _memoised(*self._converter(f, choices.get(key)))
-            for key, f in self.fields.items()
+            key: _memoised(*self._converter(f, choices.get(key))) for key, f in self.fields.items()
         }
         self.caches = {key: convert.cache for key, convert in self.converters.items()}
         self.required = [key for key, f in self.fields.items() if f.required]
@@ -742,7 +765,7 @@ class RowParser:
         today = self.today
         kind = f.type
         if kind in ("text", "category"):
-            return _text_converter(f.max_length), None
+            return _text_converter(f.max_length, identifier=f.key in _IDENTIFIERS), None
         if kind == "date":
             allow_future = f.allow_future
 

@@ -393,8 +393,9 @@ class AssetClassifier:
             for key in ("design_life_years", "accounting_life_years"):
                 if vals[_INDEX[key]] is None and (base is None or key in clean):
                     vals[_INDEX[key]] = getattr(category, key)
-        vals[_INDEX["is_special"]] = bool(category and category.is_special)
-        vals[_INDEX["special_code"]] = category.special_code if category else None
+        special = bool(category and category.is_special)
+        vals[_INDEX["is_special"]] = special
+        vals[_INDEX["special_code"]] = category.special_code if special else None
         start = vals[_INDEX["commissioned_on"]] or vals[_INDEX["purchase_date"]]
         life = vals[_INDEX["design_life_years"]]
         vals[_INDEX["design_life_end"]] = add_years(start, life) if start and life else None
@@ -535,7 +536,9 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
     table = Asset.__table__
     now = clock.utcnow_naive()
     columns = ASSET_COLUMNS
-    insert_stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    # Plain executemany, no RETURNING: on SQLite, RETURNING in parameter order makes
+    # SQLAlchemy fall back to one INSERT per row. The ids come back in one query after.
+    insert_stmt = insert(table)
     for batch in _chunks(plan.new_rows, BATCH_SIZE):
         params = []
         for values in batch:
@@ -544,29 +547,37 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
             row["qr_token"] = new_token()
             row["created_at"] = row["updated_at"] = now
             params.append(row)
-        ids = connection.execute(insert_stmt, params).scalars().all()
-        result.new_ids.extend(ids)
-        audit_rows(
-            session,
-            [
-                {
-                    "org_id": org_id,
-                    "entity": "asset",
-                    "entity_id": asset_id,
-                    "action": "create",
-                    "changes": {
-                        "before": {},
-                        "after": {
-                            k: _plain(v)
-                            for k, v in row.items()
-                            if v is not None
-                            and k not in ("qr_token", "org_id", "created_at", "updated_at")
+        connection.execute(insert_stmt, params)
+    if plan.new_rows:
+        with use_scope(scope):
+            ids_by_code = dict(db.session.execute(select(Asset.asset_code, Asset.id)).all())
+        result.new_ids = [ids_by_code[code] for code in plan.new_codes]
+        hidden = ("qr_token", "org_id", "created_at", "updated_at")
+        for start in range(0, len(plan.new_rows), BATCH_SIZE):
+            audit_rows(
+                session,
+                [
+                    {
+                        "org_id": org_id,
+                        "entity": "asset",
+                        "entity_id": asset_id,
+                        "action": "create",
+                        "changes": {
+                            "before": {},
+                            "after": {
+                                k: _plain(v)
+                                for k, v in zip(columns, values, strict=True)
+                                if v is not None and k not in hidden
+                            },
                         },
-                    },
-                }
-                for asset_id, row in zip(ids, params, strict=True)
-            ],
-        )
+                    }
+                    for asset_id, values in zip(
+                        result.new_ids[start : start + BATCH_SIZE],
+                        plan.new_rows[start : start + BATCH_SIZE],
+                        strict=True,
+                    )
+                ],
+            )
     if plan.changed_rows:
         update_stmt = (
             update(table)

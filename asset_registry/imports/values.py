@@ -26,6 +26,7 @@ __all__ = [
     "build_enum_lookup",
     "cell_text",
     "enum_message",
+    "normalise_free_text",
     "normalise_text",
     "parse_bool",
     "parse_date",
@@ -100,6 +101,29 @@ def cell_text(value: object) -> str:
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     return str(value)
+
+
+# Free text (names, departments, notes) keeps full-width punctuation such as （）、：，
+# which is correct Chinese typography: only digits, Latin letters and the ideographic
+# space are narrowed, so a name saved by the form survives export → re-import as is.
+_FULLWIDTH_ALNUM = {
+    cp: cp - 0xFEE0
+    for first, last in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for cp in range(first, last + 1)
+}
+_FULLWIDTH_ALNUM[0x3000] = 0x20
+
+
+def normalise_free_text(value: object) -> str | None:
+    """Like `normalise_text`, but full-width punctuation is kept (only 0-9, A-Z, a-z)."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        value = cell_text(value)
+    if value and not value.isascii() and max(value) >= _FULLWIDTH_FIRST:
+        value = value.translate(_FULLWIDTH_ALNUM)
+    value = " ".join(value.split())
+    return value or None
 
 
 def normalise_text(value: object) -> str | None:

@@ -27,9 +27,9 @@ def assets_like(prefix: str) -> dict[str, Asset]:
 def audit_count(ids) -> int:
     with use_scope(Scope.system()):
         return db.session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.entity == "asset", AuditEvent.entity_id.in_(list(ids))
-            )
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity == "asset", AuditEvent.entity_id.in_(list(ids)))
         )
 
 

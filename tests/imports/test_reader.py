@@ -51,20 +51,94 @@ def messy_ledger(tmp_path) -> str:
     ws.merge_cells("A1:L1")
     ws["A2"] = "填报单位：设备科"
     ws["H2"] = "单位：元"
-    ws.append(["序号", "*资产编号", "设备名称", "一级类别", "二级类别", "购置日期", "投用时间",
-               "资产原值（元）", "产品有效期(年)", "科室", "楼号", "使用状态"])
+    ws.append(
+        [
+            "序号",
+            "*资产编号",
+            "设备名称",
+            "一级类别",
+            "二级类别",
+            "购置日期",
+            "投用时间",
+            "资产原值（元）",
+            "产品有效期(年)",
+            "科室",
+            "楼号",
+            "使用状态",
+        ]
+    )
     rows = [
-        [1, "ZY-001", "ＣＴ机", "设备", "医用成像器械", dt.date(2015, 3, 8), "2015/3/20",
-         1280000, 8, "放射科", "1号楼", "在用"],
-        [2, "ZY-002", " 监护仪 ", "设备", None, 45000, "2023.04", "¥1,280,000.00", "6年",
-         None, "1号楼", "In service"],  # 科室 merged from the row above
-        [3, "ZY-003", "超声", None, "医用成像器械", "2015.03", "2015年3月", "￥420,000", None,
-         "超声科", None, "闲置"],
+        [
+            1,
+            "ZY-001",
+            "ＣＴ机",
+            "设备",
+            "医用成像器械",
+            dt.date(2015, 3, 8),
+            "2015/3/20",
+            1280000,
+            8,
+            "放射科",
+            "1号楼",
+            "在用",
+        ],
+        [
+            2,
+            "ZY-002",
+            " 监护仪 ",
+            "设备",
+            None,
+            45000,
+            "2023.04",
+            "¥1,280,000.00",
+            "6年",
+            None,
+            "1号楼",
+            "In service",
+        ],  # 科室 merged from the row above
+        [
+            3,
+            "ZY-003",
+            "超声",
+            None,
+            "医用成像器械",
+            "2015.03",
+            "2015年3月",
+            "￥420,000",
+            None,
+            "超声科",
+            None,
+            "闲置",
+        ],
         [None] * 12,  # blank row
-        [4, "ZY-004", "呼吸机", None, None, "2015年3月8日", "20150308", "128万", "１０", "ＩＣＵ",
-         None, None],
-        [5, "ZY-005", "麻醉机", None, None, "２０１５年３月", "2015-03-08", "1.5万元", None, None,
-         None, "idle"],
+        [
+            4,
+            "ZY-004",
+            "呼吸机",
+            None,
+            None,
+            "2015年3月8日",
+            "20150308",
+            "128万",
+            "１０",
+            "ＩＣＵ",
+            None,
+            None,
+        ],
+        [
+            5,
+            "ZY-005",
+            "麻醉机",
+            None,
+            None,
+            "２０１５年３月",
+            "2015-03-08",
+            "1.5万元",
+            None,
+            None,
+            None,
+            "idle",
+        ],
         [6, 10006, "心电图机", None, None, None, None, "42万元", None, None, None, None],
     ]
     for row in rows:
@@ -80,8 +154,11 @@ def test_messy_ledger_header_rows_and_counters(tmp_path):
     assert header.row_number == 3
     assert header.sheet_name == "设备台账"
     assert header.format == "xlsx"
-    assert header.columns[:3] == [("A", "序号", None), ("B", "*资产编号", "asset_code"),
-                                  ("C", "设备名称", "name")]
+    assert header.columns[:3] == [
+        ("A", "序号", None),
+        ("B", "*资产编号", "asset_code"),
+        ("C", "设备名称", "name"),
+    ]
     assert header.columns[8] == ("I", "产品有效期(年)", "design_life_years")
     assert header.unknown == [("A", "序号"), ("K", "楼号")]
     # 二级类别 is preferred over 一级类别 when both are present
@@ -105,10 +182,15 @@ def test_messy_ledger_values(tmp_path):
     assert [errors for _, errors in parsed] == [[]] * 6
     clean = [c for c, _ in parsed]
     assert clean[0] == {
-        "asset_code": "ZY-001", "name": "CT机", "category": "医用成像器械",
-        "purchase_date": dt.date(2015, 3, 8), "commissioned_on": dt.date(2015, 3, 20),
-        "original_value": Decimal("1280000.00"), "design_life_years": 8,
-        "department": "放射科", "status": "in_service",
+        "asset_code": "ZY-001",
+        "name": "CT机",
+        "category": "医用成像器械",
+        "purchase_date": dt.date(2015, 3, 8),
+        "commissioned_on": dt.date(2015, 3, 20),
+        "original_value": Decimal("1280000.00"),
+        "design_life_years": 8,
+        "department": "放射科",
+        "status": "in_service",
     }
     # category falls back to 一级类别 where 二级类别 is blank
     assert clean[1]["category"] == "设备"
@@ -149,8 +231,19 @@ def bad_ledger(tmp_path) -> str:
     ws = wb.active
     ws.append(["某学院教学设备台账"])
     ws.append([None])
-    ws.append(["资产编号", "设备名称", "购置日期", "启用日期", "原值", "使用年限", "使用状态",
-               "放射设备", "能效等级"])
+    ws.append(
+        [
+            "资产编号",
+            "设备名称",
+            "购置日期",
+            "启用日期",
+            "原值",
+            "使用年限",
+            "使用状态",
+            "放射设备",
+            "能效等级",
+        ]
+    )
     ws.append(["K-1", "示波器", "2015-03-08", "2015-03-01", 3000, 8, "在用", "否", "一级"])
     ws.append(["K-2", None, "2030-01-01", None, -5, "八年", "报废了", "也许", "6级"])
     ws.append([None, "万用表", "2015.13", "明年", "约100万", 10.5, None, None, None])
@@ -210,10 +303,21 @@ def test_header_in_column_b_with_english_second_header_row(tmp_path):
 def test_inspection_rows(tmp_path):
     wb = Workbook()
     ws = wb.active
-    ws.append(["设备编号", "检验类别", "检验日期", "检验机构", "报告编号", "检验结论",
-               "下次检验日期", "主要问题"])
-    ws.append(["DT-1", "定期检验", "2024年5月20日", "市特检院", "R-001", "合格", "2025-05-19",
-               None])
+    ws.append(
+        [
+            "设备编号",
+            "检验类别",
+            "检验日期",
+            "检验机构",
+            "报告编号",
+            "检验结论",
+            "下次检验日期",
+            "主要问题",
+        ]
+    )
+    ws.append(
+        ["DT-1", "定期检验", "2024年5月20日", "市特检院", "R-001", "合格", "2025-05-19", None]
+    )
     ws.append(["DT-1", "定期检验", "2025/5/20", "市特检院", "R-002", "合格", "2026-05", "无"])
     ws.append(["DT-2", "定期检验", "2025-05-20", None, None, "合格", "2024-05-20", None])
     _, header, rows = read_all(save(wb, tmp_path / "i.xlsx"), "inspections")
@@ -245,8 +349,12 @@ def test_csv_gb18030(tmp_path):
     assert (reader.skipped_blank, reader.skipped_total) == (1, 1)
     clean, errors = parse_row(rows[0], "assets", TODAY)
     assert errors == []
-    assert clean == {"asset_code": "C-1", "name": "DR", "purchase_date": dt.date(2015, 3, 1),
-                     "original_value": Decimal("1280000.00")}
+    assert clean == {
+        "asset_code": "C-1",
+        "name": "DR",
+        "purchase_date": dt.date(2015, 3, 1),
+        "original_value": Decimal("1280000.00"),
+    }
 
 
 def test_csv_utf8_bom_and_semicolons(tmp_path):

@@ -168,8 +168,14 @@ def test_parse_int(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [(10.5, "应为整数"), ("10.5", "应为整数"), ("-1", "不能为负数"), ("十年", "应为数字"),
-     ("abc", "应为数字"), (True, "应为数字")],
+    [
+        (10.5, "应为整数"),
+        ("10.5", "应为整数"),
+        ("-1", "不能为负数"),
+        ("十年", "应为数字"),
+        ("abc", "应为数字"),
+        (True, "应为数字"),
+    ],
 )
 def test_parse_int_problems(raw, message):
     with pytest.raises(ValueProblem) as caught:
@@ -188,9 +194,25 @@ def test_parse_decimal():
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("是", True), ("否", False), ("Y", True), ("n", False), ("YES", True), ("no", False),
-     ("True", True), ("false", False), ("1", True), ("0", False), ("√", True), ("×", False),
-     (1.0, True), (0, False), (True, True), ("", None), (None, None)],
+    [
+        ("是", True),
+        ("否", False),
+        ("Y", True),
+        ("n", False),
+        ("YES", True),
+        ("no", False),
+        ("True", True),
+        ("false", False),
+        ("1", True),
+        ("0", False),
+        ("√", True),
+        ("×", False),
+        (1.0, True),
+        (0, False),
+        (True, True),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_parse_bool(raw, expected):
     assert parse_bool(raw) is expected
@@ -207,8 +229,14 @@ STATUS = {"in_service": ("在用", "In service"), "idle": ("闲置", "Idle")}
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("在用", "in_service"), ("IN SERVICE", "in_service"), ("in_service", "in_service"),
-     ("Idle", "idle"), (" 闲 置 ", "idle"), ("", None)],
+    [
+        ("在用", "in_service"),
+        ("IN SERVICE", "in_service"),
+        ("in_service", "in_service"),
+        ("Idle", "idle"),
+        (" 闲 置 ", "idle"),
+        ("", None),
+    ],
 )
 def test_parse_enum(raw, expected):
     assert parse_enum(raw, STATUS) == expected
