@@ -91,6 +91,16 @@ class Asset(TenantOwned, db.Model):
         Index("ix_asset_org_life_end", "org_id", "design_life_end"),
         Index("ix_asset_special_org", "is_special", "org_id"),
         Index("ix_asset_org_name", "org_id", "name"),
+        # list filters/sorts within one institution (the common case) ...
+        Index("ix_asset_org_commissioned", "org_id", "commissioned_on"),
+        Index("ix_asset_org_department", "org_id", "department"),
+        Index("ix_asset_org_value", "org_id", "original_value"),
+        # ... and across every institution (city admin, bureaus, regulator)
+        Index("ix_asset_code", "asset_code"),
+        Index("ix_asset_name", "name"),
+        Index("ix_asset_commissioned", "commissioned_on"),
+        Index("ix_asset_life_end", "design_life_end"),
+        Index("ix_asset_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -64,9 +64,10 @@ def index():
         filter_args=filters.to_args(),
         categories=services.categories(),
         statuses=AssetStatus.choices(),
-        departments=services.departments(scope),
+        departments=[] if multi_org else services.departments(scope),
         orgs=services.visible_orgs(scope) if multi_org else [],
         multi_org=multi_org,
+        count_capped=bool(filters.q) and page.total > services.COUNT_CAP,
         today=clock.today(),
     )
 

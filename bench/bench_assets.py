@@ -1,0 +1,141 @@
+"""Server time of the asset list, detail and scan pages on large SQLite databases.
+
+    PYTHONPATH=. python bench/bench_assets.py --sizes 100000,1000000
+
+For each size a fresh database is generated (bench/datagen.py) with 100,000 assets
+per institution (so 100k = one institution, 1M = ten), unless --reuse finds it in
+bench/out/. Requests go through the Flask test client, signed in, and the time is
+measured around each request (rendering included, network excluded). Prints p50 and
+p95 per page for an institution manager (one institution's 100k assets) and for the
+city admin (every asset). Target: p95 < 100 ms at 1,000,000 assets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.datagen import PASSWORD, generate, make_app  # noqa: E402
+
+PER_INSTITUTION = 100_000
+
+
+def _sign_in(app, username: str):
+    client = app.test_client()
+    r = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    return client
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    samples = sorted(samples)
+    p50 = statistics.median(samples)
+    p95 = samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
+    return p50 * 1000, p95 * 1000
+
+
+def _time(client, urls: list[str], repeat: int) -> tuple[float, float]:
+    client.get(urls[0])  # warm caches/templates
+    samples = []
+    for i in range(repeat):
+        url = urls[i % len(urls)]
+        t0 = time.perf_counter()
+        r = client.get(url)
+        samples.append(time.perf_counter() - t0)
+        assert r.status_code == 200, (url, r.status_code)
+    return _percentiles(samples)
+
+
+def run(size: int, repeat: int, reuse: bool, out_dir: Path) -> list[tuple]:
+    institutions = max(1, size // PER_INSTITUTION)
+    per = size // institutions
+    db_path = out_dir / f"assets-{size}.db"
+    url = f"sqlite:///{db_path}"
+    if reuse and db_path.exists():
+        app = make_app(url)
+        print(f"reusing {db_path}")
+    else:
+        info = generate(url, institutions, per, inspections_per_asset=1)
+        app = info.app
+        print(f"generated {info.asset_count:,} assets in {info.seconds:.0f} s")
+
+    from asset_registry.assets.models import Asset
+    from asset_registry.catalog.models import Category
+    from asset_registry.extensions import db
+    from asset_registry.tenancy.models import Organisation
+    from asset_registry.tenancy.scope import Scope, use_scope
+
+    rng = random.Random(7)
+    with app.app_context(), use_scope(Scope.system()):
+        first_org = db.session.scalar(
+            select(Organisation.id).where(Organisation.code == "bench00001")
+        )
+        max_id = db.session.scalar(select(Asset.id).order_by(Asset.id.desc()).limit(1))
+        sample_ids = [rng.randint(1, max_id) for _ in range(200)]
+        own = list(
+            db.session.scalars(
+                select(Asset.id).where(Asset.org_id == first_org, Asset.id.in_(sample_ids))
+            )
+        ) or [db.session.scalar(select(Asset.id).where(Asset.org_id == first_org).limit(1))]
+        tokens = list(db.session.scalars(select(Asset.qr_token).where(Asset.id.in_(sample_ids))))
+        med = db.session.scalar(select(Category.id).where(Category.code == "MED-06"))
+        lift = db.session.scalar(select(Category.id).where(Category.code == "SE-3000"))
+
+    pages = {
+        "list p1 (code)": ["/assets/"],
+        "list filtered+sorted p1": [
+            f"/assets/?category_id={med}&status=in_service&sort=name",
+            f"/assets/?category_id={lift}&status=in_service&sort=life_end&direction=desc",
+        ],
+        "list over-life sorted": ["/assets/?over_design_life=1&sort=commissioned"],
+        "list deep page (p1000)": ["/assets/?page=1000&sort=name"],
+        "list search q": ["/assets/?q=M4321", "/assets/?q=BENCH00001-2015-00012"],
+        "detail": [f"/assets/{i}" for i in own],
+        "scan (signed in)": [f"/a/{t}" for t in tokens],
+    }
+    rows = []
+    with app.app_context():
+        manager = _sign_in(app, "bench_manager")
+        admin = _sign_in(app, "admin")
+        anon = app.test_client()
+        for who, client in (("manager", manager), ("city admin", admin)):
+            for name, urls in pages.items():
+                if who == "city admin" and name == "detail":
+                    urls = [f"/assets/{i}" for i in sample_ids]
+                p50, p95 = _time(client, urls, repeat)
+                rows.append((size, who, name, p50, p95))
+                print(f"{size:>9,} {who:<10} {name:<26} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+        p50, p95 = _time(anon, [f"/a/{t}" for t in tokens], repeat)
+        rows.append((size, "public", "scan (signed out)", p50, p95))
+        print(f"{size:>9,} {'public':<10} {'scan (signed out)':<26} p50 {p50:7.1f} ms   "
+              f"p95 {p95:7.1f} ms")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000", help="comma-separated asset counts")
+    parser.add_argument("--repeat", type=int, default=40, help="requests per page")
+    parser.add_argument("--reuse", action="store_true", help="reuse bench/out/assets-N.db")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    all_rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        all_rows += run(size, args.repeat, args.reuse, args.out)
+    worst = max(r[4] for r in all_rows)
+    print(f"worst p95: {worst:.1f} ms (target < 100 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
