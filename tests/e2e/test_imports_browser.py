@@ -38,7 +38,7 @@ def test_large_file_runs_in_background_with_progress_bar(app, page, tmp_path):
         page.goto("/imports/")
         page.set_input_files("input[name=file]", path)
         page.click("#upload-submit")
-        page.wait_for_selector("#job-progress-bar")  # the job page shows the bar
+        page.wait_for_selector("#job-progress-bar", state="attached")  # the job page shows it
         page.wait_for_selector("#job-outcome", timeout=60_000)  # polled, then reloaded
         assert "3000" in page.inner_text("#job-counts")
         page.once("dialog", lambda dialog: dialog.accept())
