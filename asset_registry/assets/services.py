@@ -556,8 +556,13 @@ def _where(stmt, filters: AssetFilters, today: dt.date):
     return stmt
 
 
-def _order(filters: AssetFilters):
+def _order(filters: AssetFilters, few: bool = False):
+    """Sort keys. With `few` matches the sort column is wrapped (coalesce(x, x)) so
+    that SQLite fetches the matches through the filter's index and sorts them,
+    instead of walking the whole sort index looking for rare matches."""
     columns = SORTS[filters.sort]
+    if few:
+        columns = tuple(func.coalesce(c, c) for c in columns)
     desc = filters.direction == "desc"
     keys = [c.desc() if desc else c.asc() for c in columns]
     keys.append(Asset.id.desc() if desc else Asset.id.asc())
@@ -573,6 +578,14 @@ def asset_query(scope: Scope, filters: AssetFilters | None = None) -> Select:
 
 
 COUNT_CAP = 10_000
+FEW = 5_000  # matches cheap enough to sort in memory
+
+
+def _selective(filters: AssetFilters) -> bool:
+    return bool(
+        filters.category_id or filters.status or filters.department or filters.special
+        or filters.over_design_life or filters.q
+    )
 
 
 def asset_page(scope: Scope, filters: AssetFilters, page: int = 1, per_page: int = PER_PAGE):
@@ -590,7 +603,7 @@ def asset_page(scope: Scope, filters: AssetFilters, page: int = 1, per_page: int
     ids = list(
         db.session.scalars(
             _where(select(Asset.id), filters, today)
-            .order_by(*_order(filters))
+            .order_by(*_order(filters, few=total <= FEW and _selective(filters)))
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
