@@ -182,6 +182,18 @@ def _mark_failed(job_id: int, message: str) -> None:
         )
 
 
+def is_stale(job: ImportJob, now: dt.datetime | None = None) -> bool:
+    """Running, but no heartbeat for a while and no thread of ours: the process died."""
+    now = now or clock.utcnow_naive()
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    return (
+        job.status == ImportStatus.RUNNING
+        and job.id not in _threads
+        and beat is not None
+        and beat < now - STALE_AFTER
+    )
+
+
 def requeue_stale(now: dt.datetime | None = None) -> list[int]:
     """Jobs left `running` with no heartbeat for a while (the process died): queue
     them again. Their data was never committed, so a re-run is safe. System scope."""

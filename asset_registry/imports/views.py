@@ -97,7 +97,11 @@ def _max_bytes() -> int:
 def show(job_id: int):
     job = scoped_get_or_404(ImportJob, job_id)
     return render_template(
-        "imports/show.html", job=job, form=CommitForm(), summary=job.summary or {}
+        "imports/show.html",
+        job=job,
+        form=CommitForm(),
+        summary=job.summary or {},
+        stale=jobs.is_stale(job),
     )
 
 
@@ -138,7 +142,8 @@ def commit(job_id: int):
 def rerun(job_id: int):
     """A job that crashed or was interrupted: its data was never committed, run it again."""
     job = scoped_get_or_404(ImportJob, job_id)
-    if job.status not in (ImportStatus.FAILED, ImportStatus.QUEUED) or job.written:
+    rerunnable = job.status in (ImportStatus.FAILED, ImportStatus.QUEUED) or jobs.is_stale(job)
+    if not rerunnable or job.written:
         abort(404)
     if not os.path.exists(job.stored_path):
         abort(404)

@@ -243,3 +243,28 @@ def test_template_has_headers_keys_and_drop_downs(app, login):
     assert "在用" in options or any(
         c.value == "在用" for row in wb["选项"].iter_rows() for c in row
     )
+
+
+def test_stale_running_job_is_requeued_and_rerun(app, login, tmp_path):
+    import datetime as dt
+
+    from asset_registry.imports import jobs
+
+    p = unique_prefix()
+    client = login("rmyy")
+    job_id = job_id_of(upload(client, simple_ledger(tmp_path / "a.xlsx", [(f"{p}-1", "甲")])))
+    client.post(f"/imports/{job_id}/commit", {})
+    # simulate a crash mid-run: status running, data never committed, old heartbeat
+    with use_scope(Scope.system()):
+        job = db.session.scalars(select(ImportJob).where(ImportJob.id == job_id)).one()
+        job.status, job.written, job.dry_run = "running", False, False
+        job.heartbeat_at = job.started_at = dt.datetime(2020, 1, 1)
+        db.session.commit()
+    page = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert 'id="rerun"' in page
+    with use_scope(Scope.system()):
+        assert job_id in jobs.requeue_stale()
+        db.session.commit()
+    jobs.start_thread(app, job_id).join(30)
+    job = get_job(job_id)
+    assert job.status == "done" and job.written
