@@ -101,6 +101,18 @@ def digest_job(today: dt.date | None = None):
     return run_locked("alerts-digest", today.isoformat(), lambda: send_all(today))
 
 
+def startup_job(today: dt.date | None = None):
+    """The start-up catch-up: scan, then send, under ONE lock, so that a second process
+    starting at the same moment cannot send digests before the scan has committed."""
+    today = today or clock.today()
+
+    def work():
+        scanned = scan_and_queue(today)
+        return f"{scanned}; {send_all(today)}"
+
+    return run_locked("alerts-startup", today.isoformat(), work)
+
+
 def retry_job():
     """Retries of failed sends, every few minutes (the backoff decides which are due)."""
     now = clock.now().astimezone(clock.LOCAL_TZ)

@@ -160,6 +160,13 @@ class _Conditions:
         return fn(rule, correlate)
 
 
+def _rows(statement) -> int:
+    """Execute a Core write and return how many rows it touched (psycopg reports -1
+    for INSERT … SELECT unless asked to keep the count)."""
+    result = db.session.execute(statement, execution_options={"preserve_rowcount": True})
+    return max(result.rowcount or 0, 0)
+
+
 def scan(today: dt.date | None = None) -> ScanResult:
     """One set-based pass over every tenant: open, escalate, resolve, queue deliveries.
 
@@ -176,37 +183,32 @@ def scan(today: dt.date | None = None) -> ScanResult:
             return (asset_col == al.c.asset_id, due_col == al.c.due_date)
 
         still_holds = exists(conditions.for_rule(rule, key_matches))
-        resolved = db.session.execute(
+        result.resolved += _rows(
             update(al)
             .where(al.c.rule == rule, al.c.status.in_(ACTIVE_STATUSES), ~still_holds)
             .values(status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=None,
                     resolution_note=None)
         )
-        result.resolved += resolved.rowcount or 0
 
         # (the condition SELECT always has a WHERE: SQLite needs one before ON CONFLICT)
         source = conditions.for_rule(rule).add_columns(
             literal(str(rule)), literal(str(SEVERITY[rule])), literal(str(AlertStatus.OPEN)),
             literal(0), literal(now),
         )
-        opened = db.session.execute(
-            insert_ignoring_duplicates(al).from_select(ALERT_COLUMNS, source)
-        )
-        result.opened += opened.rowcount or 0
+        result.opened += _rows(insert_ignoring_duplicates(al).from_select(ALERT_COLUMNS, source))
 
     s = AlertSettings.__table__
     escalate_after = func.coalesce(
         select(s.c.escalate_after_days).where(s.c.org_id == al.c.org_id).scalar_subquery(),
         DEFAULT_ESCALATE_AFTER_DAYS,
     )
-    escalated = db.session.execute(
+    result.escalated = _rows(
         update(al)
         .where(al.c.rule == AlertRule.OVERDUE, al.c.status.in_(ACTIVE_STATUSES),
                al.c.stage < STAGE_BUREAU,
                days_between(al.c.due_date, literal(today, type_=db.Date)) > escalate_after)
         .values(stage=STAGE_BUREAU, escalated_at=now)
     )
-    result.escalated = escalated.rowcount or 0
     result.queued = queue_deliveries(now)
     db.session.flush()
     return result
@@ -270,22 +272,20 @@ def queue_deliveries(now: dt.datetime | None = None) -> int:
     )
     count = 0
     for source in (members, bureau, own_hook, bureau_hook):
-        count += db.session.execute(
-            insert_ignoring_duplicates(dl).from_select(names, source)
-        ).rowcount or 0
+        count += _rows(insert_ignoring_duplicates(dl).from_select(names, source))
     # extra addresses: one statement per organisation that lists any (a handful)
     extras = db.session.execute(
         select(s.c.org_id, s.c.recipients).where(s.c.recipients.is_not(None), s.c.recipients != "")
     ).all()
     for org_id, text in extras:
         for address in _addresses(text):
-            count += db.session.execute(
+            count += _rows(
                 insert_ignoring_duplicates(dl).from_select(
                     names,
                     select(*pending(Channel.EMAIL, literal(address), no_user, no_kind))
                     .where(active, al.c.org_id == org_id),
                 )
-            ).rowcount or 0
+            )
     return count
 
 
