@@ -479,6 +479,7 @@ def import_assets(
         progress(reader.data_rows)
     if dry_run or (result.rejected and not valid_only):
         return result
+    del parser, classifier, existing, reader  # free the read side before writing
     _write_assets(target, org_id, plan, result)
     result.written = True
     return result
@@ -530,6 +531,24 @@ def _classify(result, plan, classifier, row, clean, categories, choices) -> None
         result.changes.append({"row": row.row_number, "code": code, "changes": shown})
 
 
+# Columns whose values JSON cannot hold as they are (dates, Decimal).
+_CONVERTED = tuple(
+    i
+    for i, c in enumerate(ASSET_COLUMNS)
+    if c in ("purchase_date", "commissioned_on", "design_life_end", "original_value")
+)
+
+
+def _audit_values(values: tuple) -> dict:
+    """The audit "after" of a created asset: its non-null columns, JSON-ready."""
+    out = {c: v for c, v in zip(ASSET_COLUMNS, values, strict=True) if v is not None}
+    for i in _CONVERTED:
+        v = values[i]
+        if v is not None:
+            out[ASSET_COLUMNS[i]] = _plain(v)
+    return out
+
+
 def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) -> None:
     session = db.session()
     connection = session.connection()
@@ -539,10 +558,17 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
     # Plain executemany, no RETURNING: on SQLite, RETURNING in parameter order makes
     # SQLAlchemy fall back to one INSERT per row. The ids come back in one query after.
     insert_stmt = insert(table)
+    # Columns empty on every new row (not in the file) are left to the table's
+    # defaults: fewer parameters to bind, a third less work for 100,000 rows.
+    used = [
+        i
+        for i, c in enumerate(columns)
+        if c in _NON_NULL_DEFAULTS or any(values[i] is not None for values in plan.new_rows)
+    ]
     for batch in _chunks(plan.new_rows, BATCH_SIZE):
         params = []
         for values in batch:
-            row = dict(zip(columns, values, strict=True))
+            row = {columns[i]: values[i] for i in used}
             row["org_id"] = org_id
             row["qr_token"] = new_token()
             row["created_at"] = row["updated_at"] = now
@@ -552,8 +578,9 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
         with use_scope(scope):
             ids_by_code = dict(db.session.execute(select(Asset.asset_code, Asset.id)).all())
         result.new_ids = [ids_by_code[code] for code in plan.new_codes]
-        hidden = ("qr_token", "org_id", "created_at", "updated_at")
         for start in range(0, len(plan.new_rows), BATCH_SIZE):
+            ids = result.new_ids[start : start + BATCH_SIZE]
+            rows = plan.new_rows[start : start + BATCH_SIZE]
             audit_rows(
                 session,
                 [
@@ -562,20 +589,9 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
                         "entity": "asset",
                         "entity_id": asset_id,
                         "action": "create",
-                        "changes": {
-                            "before": {},
-                            "after": {
-                                k: _plain(v)
-                                for k, v in zip(columns, values, strict=True)
-                                if v is not None and k not in hidden
-                            },
-                        },
+                        "changes": {"before": {}, "after": _audit_values(values)},
                     }
-                    for asset_id, values in zip(
-                        result.new_ids[start : start + BATCH_SIZE],
-                        plan.new_rows[start : start + BATCH_SIZE],
-                        strict=True,
-                    )
+                    for asset_id, values in zip(ids, rows, strict=True)
                 ],
             )
     if plan.changed_rows:
@@ -608,11 +624,14 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
         result.obligations_created = _create_obligations(scope, result.new_ids)
 
 
-def _create_obligations(scope: Scope, asset_ids: list[int]) -> int | None:
+def _create_obligations(scope: Scope, asset_ids: list[int]) -> int:
     from ..inspections.services import create_default_obligations
 
+    created = 0
     with use_scope(scope):
-        return create_default_obligations(asset_ids)
+        for batch in _chunks(asset_ids, BATCH_SIZE):  # bounds the memory of each call
+            created += create_default_obligations(batch)
+    return created
 
 
 # --- inspection records ----------------------------------------------------------
