@@ -14,7 +14,8 @@ from ..tenancy.scope import TenantOwned
 from .models import AuditEvent
 
 ACTOR_KEY = "audit_actor"
-SKIP_FIELDS = {"password_hash", "qr_token_hash"}
+# QR tokens are bearer secrets for the full scan view; the audit shows that one changed.
+SKIP_FIELDS = {"password_hash", "qr_token"}
 
 
 def _plain(value):

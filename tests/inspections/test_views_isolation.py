@@ -73,7 +73,8 @@ def test_lists_do_not_leak(login, hcxf_world):
     for url in ("/inspections/due?days=90", "/inspections/faults", "/inspections/compliance",
                 "/inspections/renewal"):
         html = rmyy.get(url).get_data(as_text=True)
-        assert "皇城相府" not in html and "隔离测试" not in html, url
+        assert "皇城相府" not in html and "隔离测试电梯" not in html, url
+        assert "隔离测试故障" not in html, url
     hcxf = login("hcxf")
     assert "隔离测试故障" in hcxf.get("/inspections/faults").get_data(as_text=True)
     assert "御书楼观光电梯" in hcxf.get("/inspections/renewal").get_data(as_text=True)
