@@ -130,7 +130,14 @@ def run_or_queue(job: ImportJob, scope: Scope) -> None:
     prepare(job)
     if not job.background:
         job.status, job.started_at = ImportStatus.RUNNING, clock.utcnow_naive()
-        execute(job, scope)
+        db.session.flush()
+        try:
+            with db.session.begin_nested():  # a crash undoes the data, not the job row
+                execute(job, scope)
+        except Exception:  # the user gets a message and a re-run button, never a 500
+            log.exception("import job %s failed", job.id)
+            job.status, job.message = ImportStatus.FAILED, MSG_CRASHED
+            job.finished_at = clock.utcnow_naive()
         return
     db.session.flush()
     app = current_app._get_current_object()

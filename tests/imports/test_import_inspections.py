@@ -130,3 +130,15 @@ def test_due_list_export_round_trips_into_the_inspection_import(app, login, tmp_
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "未识别的列" in page and "试运行结果" in page
+
+
+def test_import_inspections_cli(app, tmp_path):
+    p = unique_prefix()
+    path = simple_ledger(
+        tmp_path / "r.xlsx",
+        [(f"{p}-NONE", None, "2025-05-20", None, "X", "符合要求", None)],
+        headers=HEADERS,
+    )
+    out = app.test_cli_runner().invoke(args=["import-inspections", path, "--org", "wml"])
+    assert out.exit_code == 1 and "本单位没有这个资产编号的设备" in out.output
+    assert "拒绝 1" in out.output

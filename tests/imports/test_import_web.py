@@ -268,3 +268,20 @@ def test_stale_running_job_is_requeued_and_rerun(app, login, tmp_path):
     jobs.start_thread(app, job_id).join(30)
     job = get_job(job_id)
     assert job.status == "done" and job.written
+
+
+def test_a_crash_inside_the_import_is_a_message_not_a_500(app, login, tmp_path, monkeypatch):
+    from asset_registry.imports import services
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    p = unique_prefix()
+    client = login("rmyy")
+    job_id = job_id_of(upload(client, simple_ledger(tmp_path / "a.xlsx", [(f"{p}-1", "甲")])))
+    monkeypatch.setattr(services, "_create_obligations", boom)
+    response = client.post(f"/imports/{job_id}/commit", {})
+    assert response.status_code == 302
+    page = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "导入过程中出错，未写入任何数据" in page and "重新运行" in page
+    assert assets_like(p) == {}
