@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from flask import current_app, has_request_context
-from flask_babel import gettext
+from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -32,14 +32,6 @@ from .models import (
     ReplacedToken,
     StatusChange,
 )
-
-
-def _(message: str, **variables) -> str:
-    """gettext that also works outside a request (CLI, imports, scheduled jobs), where
-    the locale selector cannot read the session: the msgid is the Chinese text."""
-    if has_request_context():
-        return gettext(message, **variables)
-    return message % variables if variables else message
 
 
 class AssetError(ValueError):
@@ -83,10 +75,6 @@ EDITABLE = (
     *MEDICAL_FIELDS,
 )
 
-
-def _member(value, enum_cls) -> bool:
-    """`value in enum_cls` that also works for plain strings on Python 3.11."""
-    return value is not None and str(value) in {m.value for m in enum_cls}
 
 
 def new_token() -> str:
@@ -232,7 +220,7 @@ def _clean(data: Mapping) -> tuple[dict, Category | None]:
     values["original_value"] = _money(data, "original_value")
 
     funding = _text(data, "funding_source")
-    if funding and not _member(funding, FundingSource):
+    if funding and not FundingSource.has(funding):
         raise AssetError("funding_source", _("请选择有效的资金来源。"))
     values["funding_source"] = funding
 
@@ -294,7 +282,7 @@ def create_asset(
     values, category = _clean(data)
     _check_code_free(org_id, values["asset_code"], None)
     status = data.get("status") or AssetStatus.IN_SERVICE
-    if not _member(status, AssetStatus):
+    if not AssetStatus.has(status):
         raise AssetError("status", _("请选择有效的状态。"))
     asset = Asset(org_id=org_id, qr_token=new_token(), status=str(status))
     _apply(asset, values, category)
@@ -344,7 +332,7 @@ def change_status(
     disposal_recipient: str | None = None,
 ) -> StatusChange:
     _check_writable(scope, asset.org_id)
-    if not _member(to_status, AssetStatus):
+    if not AssetStatus.has(to_status):
         raise AssetError("to_status", _("请选择有效的状态。"))
     reason = (reason or "").strip()
     if not reason:
@@ -358,7 +346,7 @@ def change_status(
             raise AssetError("disposed_on", _("处置设备须填写处置日期。"))
         if disposed_on > clock.today():
             raise AssetError("disposed_on", _("处置日期不能晚于今天。"))
-        if not disposal_method or not _member(disposal_method, DisposalMethod):
+        if not disposal_method or not DisposalMethod.has(disposal_method):
             raise AssetError("disposal_method", _("处置设备须选择处置方式。"))
         asset.disposed_on = disposed_on
         asset.disposal_method = disposal_method
@@ -485,7 +473,7 @@ class AssetFilters:
         return cls(
             q=(args.get("q") or "").strip()[:100],
             category_id=_opt_int(args.get("category_id")),
-            status=status if _member(status, AssetStatus) else "",
+            status=status if AssetStatus.has(status) else "",
             department=(args.get("department") or "").strip()[:100],
             over_design_life=_flag(args.get("over_design_life")),
             special=_flag(args.get("special")),

@@ -13,8 +13,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import gettext as _
 from sqlalchemy import (
     Integer,
     Select,
@@ -48,12 +47,6 @@ DUE_WINDOWS = (30, 60, 90)
 STOP_MARK = "法定检验"
 
 
-def _(msgid: str, **values) -> str:
-    """gettext in a request; the Chinese msgid itself in jobs, the CLI and the seed
-    (the locale selector needs a request, and stored texts are Chinese anyway)."""
-    if has_request_context():
-        return gettext(msgid, **values)
-    return msgid % values if values else msgid
 
 
 class InspectionError(ValueError):

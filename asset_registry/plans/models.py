@@ -79,10 +79,6 @@ class RenewalReason(LabelledEnum):
         }
 
 
-def is_member(value, enum_cls) -> bool:
-    """`value in SomeEnum` for plain strings (Python 3.11 raises TypeError there)."""
-    return value in {member.value for member in enum_cls}
-
 
 def quarter_label(quarter: str | None) -> str:
     """"2025Q3" → "2025年第3季度" (the form a bureau's table uses)."""
@@ -174,7 +170,7 @@ class PlanItem(TenantOwned, db.Model):
 
     @property
     def reason_labels(self) -> list[str]:
-        return [RenewalReason(r).label for r in self.reasons or [] if is_member(r, RenewalReason)]
+        return [RenewalReason(r).label for r in self.reasons or [] if RenewalReason.has(r)]
 
     @property
     def completed(self) -> bool:
@@ -198,7 +194,7 @@ class FundingLine(TenantOwned, db.Model):
 
     @property
     def source_label(self) -> str:
-        if is_member(self.source, FundingSource):
+        if FundingSource.has(self.source):
             return FundingSource(self.source).label
         return self.source
 

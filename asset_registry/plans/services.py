@@ -13,8 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from flask import has_request_context
-from flask_babel import gettext
+from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
@@ -33,7 +32,6 @@ from .models import (
     RenewalPlan,
     RenewalReason,
     ReviewEvent,
-    is_member,
 )
 
 CENT = decimal.Decimal("0.01")
@@ -51,13 +49,6 @@ EDITOR_ROLES = (Role.INSTITUTION_MANAGER, Role.CITY_ADMIN, "system")
 REVIEWER_ROLES = (Role.BUREAU_REVIEWER, Role.CITY_ADMIN, "system")
 
 
-def _(message: str, **variables) -> str:
-    """gettext that also works in seeds, CLI and jobs, where the locale selector cannot
-    read the session (the msgid is the Chinese text). Drop once web.select_locale
-    falls back outside a request."""
-    if has_request_context():
-        return gettext(message, **variables)
-    return message % variables if variables else message
 
 
 class PlanError(ValueError):
@@ -226,7 +217,7 @@ class PlanFilters:
         return cls(
             org_id=_int("org_id"),
             year=_int("year"),
-            status=status if is_member(status, PlanStatus) else None,
+            status=status if PlanStatus.has(status) else None,
             q=(args.get("q") or "").strip() or None,
         )
 
@@ -365,7 +356,7 @@ def _clean_item(scope: Scope, plan: RenewalPlan, data: ItemInput) -> dict:
         raise PlanError(_("总投资过大。"))
     reasons = []
     for reason in data.reasons or ():
-        if not is_member(reason, RenewalReason):
+        if not RenewalReason.has(reason):
             raise PlanError(_("无效的更新理由：%(r)s", r=reason))
         if reason not in reasons:
             reasons.append(str(reason))
@@ -406,7 +397,7 @@ def _clean_funding(rows: Iterable[tuple[str, str]], total: decimal.Decimal) -> l
         amount_text = str(amount or "").strip()
         if not source and not amount_text:
             continue
-        if not is_member(source, FundingSource):
+        if not FundingSource.has(source):
             raise PlanError(_("请为每笔资金选择有效的资金来源。"))
         label = FundingSource(source).label
         lines.append((source, parse_money(amount_text, _("%(s)s金额", s=label))))
@@ -650,7 +641,7 @@ def complete_item(scope: Scope, item: PlanItem, data: CompletionInput, *,
     old = item.replaced_asset
     method = (data.disposal_method or "").strip()
     if old is not None:
-        if not is_member(method, COMPLETION_DISPOSALS):
+        if method not in COMPLETION_DISPOSALS:
             raise PlanError(_("请选择旧设备的处置方式。"))
         if old.status == AssetStatus.DISPOSED:
             raise PlanError(_("被替换设备已处置。"))

@@ -213,7 +213,7 @@ def test_new_revision_copies_and_keeps_the_earlier_readable(make_plan):
         db.session.rollback()
 
 
-def test_completion_chain_both_ways(make_plan, old_asset):
+def test_completion_chain_both_ways(make_plan, old_asset, login):
     old_id = old_asset("rmyy")
     plan_id = make_plan("rmyy", state="in_procurement", replaced=old_id)
     scope = scope_of("rmyy")
@@ -253,6 +253,12 @@ def test_completion_chain_both_ways(make_plan, old_asset):
         assert chain_old["replaced_by"][2].id == new_id
         assert chain_new["replaces"][2].id == old_id
     assert _events(plan_id)[-1][:2] == ("in_procurement", "completed")
+    # the asset pages show the 以旧换新 chain both ways
+    c = login("rmyy")
+    old_page = c.get(f"/assets/{old_id}").get_data(as_text=True)
+    assert 'id="chain-replaced-by"' in old_page and code in old_page
+    new_page = c.get(f"/assets/{new_id}").get_data(as_text=True)
+    assert 'id="chain-replaces"' in new_page
 
 
 def test_asset_chain_fragment(make_plan, old_asset, login):
