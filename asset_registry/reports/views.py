@@ -3,12 +3,14 @@ download. Home page after sign-in."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 
 from .. import clock
+from ..extensions import db
 from ..plans.export import XLSX_MIMETYPE, workbook_bytes
-from ..web import current_scope, login_required
+from ..web import MANAGERS, current_scope, login_required, roles_required
 from . import services
 
 bp = Blueprint("reports", __name__, url_prefix="/dashboard")
@@ -19,6 +21,21 @@ bp = Blueprint("reports", __name__, url_prefix="/dashboard")
 def dashboard():
     board = services.dashboard(current_scope(), clock.today())
     return render_template("reports/dashboard.html", board=board, today=clock.today())
+
+
+@bp.post("/refresh")
+@login_required
+@roles_required(*MANAGERS)
+def refresh():
+    """Recompute the rollups of the caller's organisations now (the daily job does all)."""
+    try:
+        result = services.refresh_rollups(clock.today(), current_scope())
+    except OperationalError:  # e.g. SQLite busy with another refresh: nothing half-done
+        db.session.rollback()
+        flash(_("数据更新失败，请稍后重试。"), "danger")
+    else:
+        flash(_("数据已更新（用时 %(s).1f 秒）。", s=result.seconds), "success")
+    return redirect(url_for("reports.dashboard"))
 
 
 def _xlsx(name: str, tables) -> Response:

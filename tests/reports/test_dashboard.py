@@ -1,4 +1,5 @@
-"""Dashboard figures equal the same figures computed directly in SQL."""
+"""Dashboard figures equal the same figures computed directly in SQL, read from rollups
+refreshed for TODAY within the test's transaction (rolled back afterwards)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ from asset_registry.tenancy.scope import Scope, use_scope
 from tests.helpers import scope_of
 
 TODAY = dt.date(2025, 6, 30)
+
+
+@pytest.fixture
+def refreshed(app):
+    """The rollups as of TODAY, in this test's transaction."""
+    with use_scope(Scope.system()):
+        services.refresh_rollups(TODAY)
 
 
 def _in(ids) -> str:
@@ -37,12 +45,13 @@ def sql_duties(org_ids) -> dict:
         "SELECT COUNT(*), "
         " SUM(CASE WHEN NOT failed AND (next_due IS NULL OR next_due >= :today) THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN NOT failed AND next_due < :today THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN failed THEN 1 ELSE 0 END) "
+        " SUM(CASE WHEN failed THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN next_due >= :today AND next_due <= :soon THEN 1 ELSE 0 END) "
         f"FROM obligation WHERE active AND statutory AND org_id IN ({_in(org_ids)}) "
         " AND kind NOT IN ('daily_check', 'monthly_check')"
-    ), {"today": TODAY}).one()
+    ), {"today": TODAY, "soon": TODAY + dt.timedelta(days=services.DUE_WINDOW_DAYS)}).one()
     return {"total": row[0], "current": int(row[1] or 0), "overdue": int(row[2] or 0),
-            "failed": int(row[3] or 0)}
+            "failed": int(row[3] or 0), "due": int(row[4] or 0)}
 
 
 def sql_approved_by_source(org_ids) -> dict:
@@ -56,7 +65,7 @@ def sql_approved_by_source(org_ids) -> dict:
 
 
 @pytest.mark.parametrize("username", ["rmyy", "wjw", "wlj", "admin"])
-def test_kpis_equal_sql(app, username):
+def test_kpis_equal_sql(refreshed, username):
     scope = scope_of(username)
     with use_scope(Scope.system()):
         org_ids = scope.org_ids or set(db.session.scalars(text("SELECT id FROM organisation")))
@@ -65,7 +74,8 @@ def test_kpis_equal_sql(app, username):
         board = services.dashboard(scope, TODAY)
     k = board.kpis
     assert (k["assets"], k["past"]) == (assets["assets"], assets["past"])
-    assert (k["overdue"], k["failed"]) == (duties["overdue"], duties["failed"])
+    assert (k["overdue"], k["failed"], k["due"]) == (
+        duties["overdue"], duties["failed"], duties["due"])
     expected = duties["current"] / duties["total"] if duties["total"] else None
     if expected is None:
         assert k["compliance"] is None
@@ -74,7 +84,7 @@ def test_kpis_equal_sql(app, username):
 
 
 @pytest.mark.parametrize("username", ["wjw", "wlj"])
-def test_bureau_tables_equal_sql(app, username):
+def test_bureau_tables_equal_sql(refreshed, username):
     scope = scope_of(username)
     with use_scope(scope):
         board = services.dashboard(scope, TODAY)
@@ -98,7 +108,7 @@ def test_bureau_tables_equal_sql(app, username):
         assert approved
 
 
-def test_regulator_sees_special_equipment_only(app):
+def test_regulator_sees_special_equipment_only(refreshed):
     scope = scope_of("scjg")
     with use_scope(scope):
         board = services.dashboard(scope, TODAY)
