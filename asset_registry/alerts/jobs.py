@@ -83,6 +83,9 @@ def scan_and_queue(today: dt.date | None = None) -> services.ScanResult:
             inspections.enforce_must_not_run(today)
         result = services.scan(today)
         db.session.commit()
+        from ..reports.jobs import refresh_daily  # dashboards; own commit, logs its failures
+
+        refresh_daily(today)
         return result
 
 

@@ -154,3 +154,15 @@ def test_cli_refresh(app):
     assert "rollups refreshed" in result.output
     with use_scope(Scope.system()):
         assert db.session.scalar(select(AssetRollup.as_of).limit(1)) == TODAY
+
+
+def test_daily_refresh_commits_and_never_fails_its_caller(app, monkeypatch):
+    from asset_registry.reports import jobs
+
+    assert jobs.refresh_daily(TODAY).asset_rows > 0
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "refresh_rollups", broken)
+    assert jobs.refresh_daily(TODAY) is None
