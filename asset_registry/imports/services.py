@@ -405,9 +405,10 @@ class AssetClassifier:
 def _existing_assets(scope: Scope) -> dict[str, tuple[int, tuple]]:
     """{asset code: (id, column tuple)} of the organisation in `scope` (one ORM query)."""
     columns = [getattr(Asset, c) for c in ASSET_COLUMNS]
+    stmt = select(Asset.asset_code, Asset.id, *columns).execution_options(yield_per=5_000)
     with use_scope(scope):
-        rows = db.session.execute(select(Asset.asset_code, Asset.id, *columns)).all()
-    return {r[0]: (r[1], tuple(r[2:])) for r in rows}
+        # streamed in partitions: never the whole result list and the map at once
+        return {r[0]: (r[1], tuple(r[2:])) for r in db.session.execute(stmt)}
 
 
 def _display(column: str, value: Any, categories: CategoryLookup, labels: dict) -> str:
