@@ -553,6 +553,19 @@ def _audit_values(values: tuple) -> dict:
 def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) -> None:
     session = db.session()
     connection = session.connection()
+    if connection.dialect.name == "sqlite" and len(plan.new_rows) > BATCH_SIZE:
+        # One big transaction: SQLite's default 2 MB page cache spills the asset
+        # table's indexes to the WAL again and again; 64 MB keeps them in memory.
+        connection.exec_driver_sql("PRAGMA cache_size = -65536")
+        try:
+            _write_assets_batches(scope, org_id, plan, result, session, connection)
+        finally:
+            connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
+        return
+    _write_assets_batches(scope, org_id, plan, result, session, connection)
+
+
+def _write_assets_batches(scope, org_id, plan, result, session, connection) -> None:
     table = Asset.__table__
     now = clock.utcnow_naive()
     columns = ASSET_COLUMNS
