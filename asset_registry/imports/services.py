@@ -532,6 +532,36 @@ def _classify(result, plan, classifier, row, clean, categories, choices) -> None
         result.changes.append({"row": row.row_number, "code": code, "changes": shown})
 
 
+def insert_many(connection, table, keys: list[str], rows: list[tuple]) -> None:
+    """executemany of `rows` (tuples in `keys` order) into `table`.
+
+    On positional-parameter drivers (SQLite) the statement goes to the driver with
+    each value passed through the column type's own bind processor, exactly what Core
+    does, minus its per-row dictionary work (a third of the time at 100,000 rows).
+    Elsewhere it is a plain Core `insert()` executemany."""
+    dialect = connection.dialect
+    if dialect.paramstyle != "qmark":
+        connection.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
+        return
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+        f"VALUES ({', '.join('?' * len(keys))})"
+    )
+    processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    if any(processors):
+        pairs = [(i, process) for i, process in enumerate(processors) if process is not None]
+        converted = []
+        for row in rows:
+            row = list(row)
+            for i, process in pairs:
+                if row[i] is not None:
+                    row[i] = process(row[i])
+            converted.append(tuple(row))
+        rows = converted
+    connection.exec_driver_sql(sql, rows)
+
+
 # Columns whose values JSON cannot hold as they are (dates, Decimal).
 _CONVERTED = tuple(
     i
@@ -571,7 +601,6 @@ def _write_assets_batches(scope, org_id, plan, result, session, connection) -> N
     columns = ASSET_COLUMNS
     # Plain executemany, no RETURNING: on SQLite, RETURNING in parameter order makes
     # SQLAlchemy fall back to one INSERT per row. The ids come back in one query after.
-    insert_stmt = insert(table)
     # Columns empty on every new row (not in the file) are left to the table's
     # defaults: fewer parameters to bind, a third less work for 100,000 rows.
     used = [
@@ -579,15 +608,10 @@ def _write_assets_batches(scope, org_id, plan, result, session, connection) -> N
         for i, c in enumerate(columns)
         if c in _NON_NULL_DEFAULTS or any(values[i] is not None for values in plan.new_rows)
     ]
+    keys = [columns[i] for i in used] + ["org_id", "qr_token", "created_at", "updated_at"]
     for batch in _chunks(plan.new_rows, BATCH_SIZE):
-        params = []
-        for values in batch:
-            row = {columns[i]: values[i] for i in used}
-            row["org_id"] = org_id
-            row["qr_token"] = new_token()
-            row["created_at"] = row["updated_at"] = now
-            params.append(row)
-        connection.execute(insert_stmt, params)
+        rows = [(*(values[i] for i in used), org_id, new_token(), now, now) for values in batch]
+        insert_many(connection, table, keys, rows)
     if plan.new_rows:
         with use_scope(scope):
             ids_by_code = dict(db.session.execute(select(Asset.asset_code, Asset.id)).all())
