@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..catalog.models import Category
 from ..extensions import db
+from ..inputs import InputError, read_amount, read_date, read_int, read_text
 from ..pagination import PER_PAGE, Page
 from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope, use_scope
@@ -34,20 +35,14 @@ from .models import (
 )
 
 
-class AssetError(ValueError):
-    """Bad input: a clear Chinese message, tied to a form field when there is one."""
-
-    def __init__(self, field: str | None, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class AssetError(InputError):
+    """Bad input on an asset."""
 
 
 TOKEN_BYTES = 16  # 128 bits
 EQUIPMENT_CODE_RE = re.compile(r"^\d{18}$")
 CATALOGUE_CODE_RE = re.compile(r"^\d{2}-\d{2}-\d{2}$")
 DEVICE_CLASSES = ("I", "II", "III")
-MAX_VALUE = decimal.Decimal("999999999999.99")
 
 TEXT_FIELDS = {
     "asset_code": 64,
@@ -86,62 +81,22 @@ def new_token() -> str:
 
 
 def _text(data: Mapping, key: str) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    value = str(value).strip()
-    if not value:
-        return None
-    limit = TEXT_FIELDS.get(key, 200)
-    if len(value) > limit:
-        raise AssetError(key, _("内容过长（最多 %(n)s 个字符）。", n=limit))
-    return value
+    return read_text(data, key, TEXT_FIELDS.get(key, 200), error=AssetError)
 
 
 def _date(data: Mapping, key: str) -> dt.date | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise AssetError(key, _("日期格式不正确，请使用 年-月-日（如 2020-03-15）。")) from None
+    return read_date(data, key, error=AssetError)
 
 
 def _int(data: Mapping, key: str, lo: int, hi: int) -> int | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise AssetError(key, _("请输入整数。")) from None
-    if not lo <= number <= hi:
-        raise AssetError(key, _("请输入 %(lo)s 到 %(hi)s 之间的整数。", lo=lo, hi=hi))
-    return number
+    return read_int(data, key, lo, hi, error=AssetError)
 
 
 def _money(data: Mapping, key: str) -> decimal.Decimal | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        amount = decimal.Decimal(str(value).strip().replace(",", ""))
-    except decimal.InvalidOperation:
-        raise AssetError(key, _("请输入金额数字（元）。")) from None
-    if not amount.is_finite():
-        raise AssetError(key, _("请输入金额数字（元）。"))
-    if amount < 0:
-        raise AssetError(key, _("原值不能为负数。"))
-    if amount > MAX_VALUE:
-        raise AssetError(key, _("金额过大。"))
-    return amount.quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
+    return read_amount(
+        data, key, error=AssetError, not_a_number=_("请输入金额数字（元）。"),
+        negative=_("原值不能为负数。"),
+    )
 
 
 def _bool(data: Mapping, key: str) -> bool:

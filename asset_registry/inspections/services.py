@@ -34,6 +34,7 @@ from ..assets.models import Asset, AssetStatus, Attachment, StatusChange
 from ..audit.hooks import audit_rows
 from ..catalog.models import Category, ObligationTemplate
 from ..extensions import db
+from ..inputs import InputError, read_amount, read_date, read_int, read_text
 from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope
 from . import rules
@@ -49,67 +50,27 @@ STOP_MARK = "法定检验"
 
 
 
-class InspectionError(ValueError):
-    """Bad input: a clear Chinese message, tied to a form field when there is one."""
-
-    def __init__(self, field: str | None, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class InspectionError(InputError):
+    """Bad input on an inspection, a self-check or a fault."""
 
 
 # --------------------------------------------------------------------------- coercion
 
 
 def _date(data: Mapping, key: str) -> dt.date | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        message = _("日期格式不正确，请使用 年-月-日（如 2024-06-10）。")
-        raise InspectionError(key, message) from None
+    return read_date(data, key, error=InspectionError)
 
 
 def _text(data: Mapping, key: str, limit: int) -> str | None:
-    value = data.get(key)
-    value = str(value).strip() if value is not None else ""
-    if len(value) > limit:
-        raise InspectionError(key, _("内容过长（最多 %(n)s 个字符）。", n=limit))
-    return value or None
+    return read_text(data, key, limit, error=InspectionError)
 
 
 def _int(data: Mapping, key: str, lo: int, hi: int) -> int | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        number = value if isinstance(value, int) else int(str(value).strip())
-    except ValueError:
-        raise InspectionError(key, _("请输入整数。")) from None
-    if not lo <= number <= hi:
-        raise InspectionError(key, _("请输入 %(lo)s 到 %(hi)s 之间的整数。", lo=lo, hi=hi))
-    return number
+    return read_int(data, key, lo, hi, error=InspectionError)
 
 
 def _amount(data: Mapping, key: str, places: str) -> decimal.Decimal | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    try:
-        amount = decimal.Decimal(str(value).strip().replace(",", ""))
-    except decimal.InvalidOperation:
-        raise InspectionError(key, _("请输入数字。")) from None
-    if not amount.is_finite() or amount < 0:
-        raise InspectionError(key, _("请输入不小于 0 的数字。"))
-    if amount >= 10**11:
-        raise InspectionError(key, _("数值过大。"))
-    return amount.quantize(decimal.Decimal(places), rounding=decimal.ROUND_HALF_UP)
+    return read_amount(data, key, error=InspectionError, places=places)
 
 
 def _check_writable(scope: Scope, asset: Asset) -> None:
