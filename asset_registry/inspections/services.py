@@ -212,22 +212,22 @@ def _key(obligation_template_id: int | None, kind: str) -> tuple:
     return ("t", obligation_template_id) if obligation_template_id else ("k", kind)
 
 
-def _existing_keys(asset_ids: list[int]) -> set[tuple]:
-    keys = set()
+def _obligation_ids(asset_ids: list[int]) -> dict[tuple, int]:
+    """(asset id, duty key) → obligation id for the given assets, a chunk at a time."""
+    ids = {}
     for start in range(0, len(asset_ids), CHUNK):
         rows = db.session.execute(
-            select(Obligation.asset_id, Obligation.template_id, Obligation.kind).where(
-                Obligation.asset_id.in_(asset_ids[start : start + CHUNK])
-            )
+            select(Obligation.id, Obligation.asset_id, Obligation.template_id, Obligation.kind)
+            .where(Obligation.asset_id.in_(asset_ids[start : start + CHUNK]))
         ).all()
-        keys.update((asset_id, _key(tid, kind)) for asset_id, tid, kind in rows)
-    return keys
+        ids.update(((asset_id, _key(tid, kind)), oid) for oid, asset_id, tid, kind in rows)
+    return ids
 
 
 def create_default_obligations(asset_ids: list[int]) -> int:
     """Give freshly created or imported assets their default duties, set-based: a few
-    reference queries, one SELECT per 500 assets, one multi-row INSERT with RETURNING,
-    and the audit rows in bulk. Duties an asset already has (active or not) are kept.
+    reference queries, one SELECT per 500 assets, one executemany INSERT, and the
+    audit rows in bulk. Duties an asset already has (active or not) are kept.
     Returns the number of obligations created."""
     asset_ids = sorted(set(asset_ids))
     if not asset_ids:
@@ -235,7 +235,7 @@ def create_default_obligations(asset_ids: list[int]) -> int:
     db.session.flush()
     today = clock.today()
     templates = _templates_by_category()
-    existing = _existing_keys(asset_ids)
+    existing = _obligation_ids(asset_ids)
     rows = []
     for facts in _asset_facts(asset_ids):
         plan = _planned(facts, templates.get(facts.category_id, []), today)
@@ -245,23 +245,24 @@ def create_default_obligations(asset_ids: list[int]) -> int:
     if not rows:
         return 0
     table = Obligation.__table__
-    ids = db.session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-    ).scalars().all()
+    # A plain executemany: INSERT … RETURNING in parameter order makes SQLAlchemy send
+    # one statement per row on SQLite; reading the new ids back is one query per chunk.
+    db.session.execute(insert(table), rows)
+    ids = _obligation_ids(asset_ids)
     audit_rows(
         db.session,
         [
             {
                 "org_id": row["org_id"],
                 "entity": table.name,
-                "entity_id": new_id,
+                "entity_id": ids.get((row["asset_id"], _key(row.get("template_id"), row["kind"]))),
                 "action": "create",
                 "changes": {
                     "before": {},
                     "after": {k: _plain(v) for k, v in row.items() if v is not None},
                 },
             }
-            for new_id, row in zip(ids, rows, strict=True)
+            for row in rows
         ],
     )
     return len(rows)
