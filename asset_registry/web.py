@@ -64,6 +64,7 @@ def roles_required(*roles: str):
                 abort(404)
             return view(*args, **kwargs)
 
+        wrapped.allowed_roles = frozenset(roles)  # read by the navbar (can_open)
         return wrapped
 
     return decorator
@@ -118,6 +119,15 @@ def _teardown(exc) -> None:
         db.session.rollback()
 
 
+def _can_open(endpoint: str) -> bool:
+    """The endpoint exists and the active role may open it (menus hide the rest)."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    allowed = getattr(view, "allowed_roles", None)
+    return allowed is None or g.get("scope") is not None and g.scope.role in allowed
+
+
 def _context():
     from .tenancy.services import memberships_of
 
@@ -132,6 +142,7 @@ def _context():
         "current_locale": select_locale(),
         "MANAGERS": MANAGERS,
         "has_endpoint": lambda endpoint: endpoint in current_app.view_functions,
+        "can_open": _can_open,
         "EDITORS": EDITORS,
     }
 
