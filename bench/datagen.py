@@ -7,7 +7,9 @@ the Jincheng demo organisations, users and categories (the app's own seed
 functions), then `institutions` extra institutions spread over the four bureaus,
 each with `assets_per_institution` assets inserted set-based (executemany in
 batches), one or two obligations per asset with next_due spread around today,
-and `inspections_per_asset` inspection records per asset.
+and `inspections_per_asset` inspection records per asset. The shares of assets past
+their design life and of overdue, soon-due and failed obligations are realistic (see
+PAST_DESIGN_LIFE_SHARE and below).
 
 Other benches import it:
 
@@ -78,6 +80,34 @@ DEPARTMENTS = {
 MAKERS = [
     "迈瑞医疗", "联影医疗", "西门子", "GE", "飞利浦", "日立", "奥的斯", "中山金马", "舒华体育",
 ]
+
+
+# Shares that make the register look like a real ledger (the alert bench depends on
+# them): ~15% of assets past their design life, and of the obligations ~5% overdue,
+# ~10% due within 30 days, ~1% with a failed latest inspection.
+PAST_DESIGN_LIFE_SHARE = 0.15
+OVERDUE_SHARE = 0.05
+DUE_30D_SHARE = 0.10
+FAILED_SHARE = 0.01
+MAX_AGE_DAYS = 40 * 365
+
+
+def _age_days(rng: random.Random, life_years: int) -> int:
+    """Days since commissioning: uniform over [30 days, U × design life] with U chosen
+    so that PAST_DESIGN_LIFE_SHARE of the assets are past their design life."""
+    span = life_years * 365 / (1 - PAST_DESIGN_LIFE_SHARE)
+    return min(MAX_AGE_DAYS, max(30, int(rng.random() * span)))
+
+
+def _due_offset(rng: random.Random, months: int) -> int:
+    """Days from today to next_due: a few overdue (by up to 60 days), some due within
+    30 days, the rest spread over the remaining cycle."""
+    r = rng.random()
+    if r < OVERDUE_SHARE:
+        return -rng.randint(1, 60)
+    if r < OVERDUE_SHARE + DUE_30D_SHARE:
+        return rng.randint(0, 30)
+    return rng.randint(31, max(31, 30 * months))
 
 
 @dataclass
@@ -237,9 +267,9 @@ def generate(
             for k in range(assets_per_institution):
                 cat_code, names, (lo, hi) = rng.choices(kinds, weights)[0]
                 cat = cats[cat_code]
-                commissioned = today - dt.timedelta(days=rng.randint(30, 25 * 365))
-                bought = commissioned - dt.timedelta(days=rng.randint(0, 90))
                 life = cat.design_life_years or 10
+                commissioned = today - dt.timedelta(days=_age_days(rng, life))
+                bought = commissioned - dt.timedelta(days=rng.randint(0, 90))
                 special = bool(cat.is_special)
                 aid = next_asset
                 next_asset += 1
@@ -284,7 +314,8 @@ def generate(
                 for j in range(1 if rng.random() < 0.6 else 2):
                     t = tpls[j % len(tpls)] if tpls else None
                     months = (t.interval_months if t else None) or 12
-                    due = today + dt.timedelta(days=rng.randint(-60, 400))
+                    due = today + dt.timedelta(days=_due_offset(rng, months))
+                    failed = rng.random() < FAILED_SHARE
                     oid = next_obl
                     next_obl += 1
                     obl_rows.append(
@@ -301,7 +332,7 @@ def generate(
                             conclusion_set=t.conclusion_set if t else "general",
                             next_due=due,
                             last_done=due - dt.timedelta(days=30 * months),
-                            failed=False,
+                            failed=failed,
                             active=True,
                         )
                     )
@@ -318,8 +349,9 @@ def generate(
                                     inspection_type="定期检验",
                                     agency="晋城市特种设备检验所",
                                     report_no=f"R{next_rec:010d}",
-                                    conclusion="符合要求",
-                                    passed=True,
+                                    # the latest record is the failed one
+                                    conclusion="不符合要求" if failed and r == 0 else "符合要求",
+                                    passed=not (failed and r == 0),
                                     next_due=done + dt.timedelta(days=30 * months),
                                     method="import",
                                     created_at=now,

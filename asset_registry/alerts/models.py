@@ -6,13 +6,23 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
 from ..assets.models import Asset
 from ..enums import LabelledEnum
 from ..extensions import db
+from ..inspections.models import Obligation
 from ..tenancy.scope import TenantOwned
 
 
@@ -73,6 +83,9 @@ STAGE_INSTITUTION = 0
 STAGE_BUREAU = 1
 
 ACTIVE_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+# The same test written with inline literals: SQLite (and PostgreSQL's generic plans)
+# use a partial index only when they can see its WHERE in the query's own text.
+ACTIVE_SQL = "status IN ('open', 'acknowledged')"
 
 
 class Alert(TenantOwned, db.Model):
@@ -86,8 +99,12 @@ class Alert(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("org_id", "asset_id", "rule", "due_date"),
         UniqueConstraint("org_id", "notice_key"),
-        Index("ix_alert_status_rule", "status", "rule"),
         Index("ix_alert_org_status", "org_id", "status"),
+        # The active alerts only, in the order of the unique key: the scan's resolve and
+        # escalate passes and the delivery queue read nothing else (a few per cent of all
+        # alerts once the history has grown). Replaces an index on (status, rule).
+        Index("ix_alert_active_by_key", "org_id", "asset_id", "rule", "due_date", "stage",
+              sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +157,22 @@ class Alert(TenantOwned, db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @classmethod
+    def active_clause(cls, table=None):
+        """`status IN ('open', 'acknowledged')` with literals (see ACTIVE_SQL)."""
+        column = (table if table is not None else cls.__table__).c.status
+        return column.in_([literal_column(f"'{s}'") for s in ACTIVE_STATUSES])
+
+
+# Two indexes on the obligation table that only the alert scan needs, declared here so
+# they live with their reader: the longest lead time (the scan's date range) and the
+# few failed obligations, without reading the whole table for either.
+_obligation = Obligation.__table__
+Index("ix_obligation_lead_days", _obligation.c.lead_days)
+Index("ix_obligation_failed", _obligation.c.asset_id,
+      sqlite_where=_obligation.c.failed.is_(True),
+      postgresql_where=_obligation.c.failed.is_(True))
 
 
 class WebhookKind(LabelledEnum):

@@ -11,7 +11,23 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.schema import CreateTable, DropTable
 
 from .. import clock
 from ..assets.models import Asset, AssetStatus
@@ -27,6 +43,7 @@ from .models import (
     DEFAULT_LIFE_ENDING_DAYS,
     SEVERITY,
     STAGE_BUREAU,
+    STAGE_INSTITUTION,
     Alert,
     AlertRule,
     AlertSettings,
@@ -47,9 +64,28 @@ class AlertError(ValueError):
 
 OBLIGATION_RULES = (AlertRule.DUE_SOON, AlertRule.DUE_7D, AlertRule.OVERDUE, AlertRule.FAILED)
 ASSET_RULES = (AlertRule.LIFE_ENDING, AlertRule.LIFE_EXCEEDED)
-# the condition SELECT's four columns, then the constants the INSERT adds
+SCAN_RULES = (*OBLIGATION_RULES, *ASSET_RULES)
 ALERT_COLUMNS = ("org_id", "asset_id", "obligation_id", "due_date", "rule", "severity",
-                 "status", "stage", "opened_at")
+                 "status", "stage", "opened_at", "escalated_at")
+
+# Every alert key whose condition holds on the scan's day, with the stage it should be
+# at. Filled once per scan, then compared with the alert table by one statement each
+# to resolve, escalate and open. A temporary table (per connection, dropped at the end
+# of the scan; not in the app's metadata).
+_holding = Table(
+    "alert_scan_holding",
+    MetaData(),
+    # keyed like the alert table's unique constraint, so that both are read in step
+    Column("org_id", Integer, primary_key=True, autoincrement=False),
+    Column("asset_id", Integer, primary_key=True, autoincrement=False),
+    Column("rule", String(20), primary_key=True),
+    Column("due_date", Date, primary_key=True),
+    Column("stage", Integer, nullable=False),
+    Column("obligation_id", Integer),
+    prefixes=["TEMPORARY"],
+    sqlite_with_rowid=False,
+)
+_HOLDING_COLUMNS = ("org_id", "asset_id", "rule", "due_date", "stage", "obligation_id")
 
 
 @dataclass
@@ -78,86 +114,103 @@ def _approved_plan_item_exists(asset_id_column):
     return exists().where(
         item.c.replaced_asset_id == asset_id_column,
         plan.c.id == item.c.plan_id,
-        plan.c.status.in_([str(s) for s in approved]),
+        plan.c.status.in_(sorted(str(s) for s in approved)),
     )
 
 
+def _disposed():
+    """The disposed assets' ids: a short list (on the status index) to exclude, cheaper
+    than looking up the asset row of every obligation."""
+    a = Asset.__table__
+    return select(a.c.id).where(a.c.status == AssetStatus.DISPOSED)
+
+
+def _rule(rule: AlertRule):
+    return literal(str(rule), type_=db.String)
+
+
 class _Conditions:
-    """For each rule, a SELECT of (org_id, asset_id, obligation_id, due_date) that holds
-    on `today`. The same SELECT feeds the INSERT (open) and, correlated on the alert
-    key, the NOT EXISTS that resolves. Everything is a function of the data and
-    `today`, so a catch-up scan after downtime equals a run of daily scans."""
+    """The SELECTs of (org_id, asset_id, rule, due_date, stage, obligation_id) that hold on
+    `today`: one over the obligations due within the longest lead time, one over the
+    failed obligations, one over the assets whose design life ends within the longest
+    horizon. Everything is a function of the data and `today`, so a catch-up scan after
+    downtime equals a run of daily scans."""
 
     def __init__(self, today: dt.date):
         self.today = today
-        o, a, s = Obligation.__table__, Asset.__table__, AlertSettings.__table__
-        self.o, self.a, self.s = o, a, s
-        t = literal(today, type_=db.Date)
-        self.t = t
-        # ranges on the indexed date columns, computed here so the planner can use them
+        self.t = literal(today, type_=db.Date)
+        o, s = Obligation.__table__, AlertSettings.__table__
+        # the widest windows any organisation or obligation asks for, as ranges on the
+        # indexed date columns (each row is then held to its own lead time)
         settings = db.session.execute(
-            select(func.max(s.c.due_soon_days), func.max(s.c.due_7d_days),
-                   func.max(s.c.life_ending_days))
+            select(func.max(s.c.due_soon_days), func.max(s.c.life_ending_days))
         ).one()
         max_lead = db.session.scalar(select(func.max(o.c.lead_days))) or 0
         self.max_lead = max(max_lead, settings[0] or 0)
-        self.max_near = max(DEFAULT_DUE_7D_DAYS, settings[1] or 0)
-        self.max_life = max(DEFAULT_LIFE_ENDING_DAYS, settings[2] or 0)
+        self.max_life = max(DEFAULT_LIFE_ENDING_DAYS, settings[1] or 0)
 
-    def obligation_rule(self, rule: str, correlate=None):
-        o, a, s, t, today = self.o, self.a, self.s, self.t, self.today
+    def due_bands(self):
+        """Overdue, due within 7 days, due within the lead time: one band per obligation.
+
+        A lead time of 0 (daily checks) means no advance warning at all. The settings
+        form keeps the 7-day window ≥ 1, so an obligation inside its lead time is in the
+        7-day band or else in the due-soon band."""
+        o, s, t, today = Obligation.__table__, AlertSettings.__table__, self.t, self.today
         lead = func.coalesce(s.c.due_soon_days, o.c.lead_days)
-        near_setting = func.coalesce(s.c.due_7d_days, DEFAULT_DUE_7D_DAYS)
-        near = case((lead < near_setting, lead), else_=near_setting)
-        d = days_between(t, o.c.next_due)
-        due_date = o.c.next_due
-        if rule == AlertRule.OVERDUE:
-            cond = [o.c.next_due < today]
-        elif rule == AlertRule.DUE_7D:
-            # a lead time of 0 (daily checks) means no advance warning at all
-            cond = [o.c.next_due >= today,
-                    o.c.next_due <= today + dt.timedelta(days=self.max_near),
-                    lead > 0, d <= near]
-        elif rule == AlertRule.DUE_SOON:
-            cond = [o.c.next_due > today,
-                    o.c.next_due <= today + dt.timedelta(days=self.max_lead),
-                    d > near, d <= lead]
-        else:  # FAILED: keyed by the failed inspection's date, so a new failure re-arms
-            due_date = func.coalesce(o.c.last_done, o.c.next_due, literal(dt.date(1900, 1, 1)))
-            cond = [o.c.failed.is_(True)]
-        if rule != AlertRule.FAILED:
-            cond.append(o.c.next_due.is_not(None))
-        stmt = (
-            select(o.c.org_id, o.c.asset_id, o.c.id.label("obligation_id"),
-                   due_date.label("due_date"))
-            .select_from(o.join(a, a.c.id == o.c.asset_id).outerjoin(s, s.c.org_id == o.c.org_id))
-            .where(o.c.active.is_(True), a.c.status != AssetStatus.DISPOSED, *cond)
+        near = func.coalesce(s.c.due_7d_days, DEFAULT_DUE_7D_DAYS)
+        days_left = days_between(t, o.c.next_due)
+        escalate_after = func.coalesce(s.c.escalate_after_days, DEFAULT_ESCALATE_AFTER_DAYS)
+        overdue = o.c.next_due < today
+        band = case(
+            (overdue, _rule(AlertRule.OVERDUE)),
+            (days_left <= near, _rule(AlertRule.DUE_7D)),
+            else_=_rule(AlertRule.DUE_SOON),
         )
-        return stmt.where(*correlate(o.c.asset_id, due_date)) if correlate else stmt
+        stage = case(
+            (and_(overdue, days_between(o.c.next_due, t) > escalate_after), STAGE_BUREAU),
+            else_=STAGE_INSTITUTION,
+        )
+        return (
+            select(o.c.org_id, o.c.asset_id, band, o.c.next_due, stage, o.c.id)
+            .select_from(o.outerjoin(s, s.c.org_id == o.c.org_id))
+            .where(o.c.next_due <= today + dt.timedelta(days=self.max_lead),
+                   or_(overdue, and_(lead > 0, days_left <= lead)),
+                   o.c.active.is_(True), o.c.asset_id.not_in(_disposed()))
+        )
 
-    def asset_rule(self, rule: str, correlate=None):
-        a, s, t, today = self.a, self.s, self.t, self.today
+    def failed(self):
+        """Keyed by the failed inspection's date, so a new failure re-arms."""
+        o = Obligation.__table__
+        due_date = func.coalesce(o.c.last_done, o.c.next_due, literal(dt.date(1900, 1, 1)))
+        return (
+            select(o.c.org_id, o.c.asset_id, _rule(AlertRule.FAILED), due_date,
+                   literal(STAGE_INSTITUTION), o.c.id)
+            .where(o.c.failed.is_(True), o.c.active.is_(True),
+                   o.c.asset_id.not_in(_disposed()))
+        )
+
+    def design_life(self):
+        """Design life ending within the horizon, or past it with no approved renewal."""
+        a, s, t, today = Asset.__table__, AlertSettings.__table__, self.t, self.today
+        org = Organisation.__table__
         end = a.c.design_life_end
-        if rule == AlertRule.LIFE_ENDING:
-            horizon = func.coalesce(s.c.life_ending_days, DEFAULT_LIFE_ENDING_DAYS)
-            cond = [end > today, end <= today + dt.timedelta(days=self.max_life),
-                    days_between(t, end) <= horizon]
-        else:
-            cond = [end <= today]
-            planned = _approved_plan_item_exists(a.c.id)
-            if planned is not None:
-                cond.append(~planned)
-        stmt = (
-            select(a.c.org_id, a.c.id.label("asset_id"),
-                   literal(None, type_=db.Integer).label("obligation_id"), end.label("due_date"))
-            .select_from(a.outerjoin(s, s.c.org_id == a.c.org_id))
-            .where(end.is_not(None), a.c.status != AssetStatus.DISPOSED, *cond)
+        horizon = func.coalesce(s.c.life_ending_days, DEFAULT_LIFE_ENDING_DAYS)
+        exceeded = [end <= today]
+        planned = _approved_plan_item_exists(a.c.id)
+        if planned is not None:
+            exceeded.append(~planned)
+        return (
+            select(a.c.org_id, a.c.id,
+                   case((end > today, _rule(AlertRule.LIFE_ENDING)),
+                        else_=_rule(AlertRule.LIFE_EXCEEDED)),
+                   end, literal(STAGE_INSTITUTION), literal(None, type_=db.Integer))
+            # by organisation, so that (org_id, design_life_end) covers the range
+            .select_from(org.join(a, a.c.org_id == org.c.id)
+                         .outerjoin(s, s.c.org_id == org.c.id))
+            .where(end <= today + dt.timedelta(days=self.max_life),
+                   or_(and_(end > today, days_between(t, end) <= horizon), and_(*exceeded)),
+                   a.c.id.not_in(_disposed()))
         )
-        return stmt.where(*correlate(a.c.id, end)) if correlate else stmt
-
-    def for_rule(self, rule: str, correlate=None):
-        fn = self.obligation_rule if rule in OBLIGATION_RULES else self.asset_rule
-        return fn(rule, correlate)
 
 
 def _rows(statement) -> int:
@@ -167,48 +220,63 @@ def _rows(statement) -> int:
     return max(result.rowcount or 0, 0)
 
 
+def _fill_holding(today: dt.date) -> None:
+    conn = db.session.connection()
+    conn.execute(DropTable(_holding, if_exists=True))
+    conn.execute(CreateTable(_holding))
+    conditions = _Conditions(today)
+    for source in (conditions.due_bands(), conditions.failed(), conditions.design_life()):
+        # two obligations of one asset due the same day are one alert
+        conn.execute(insert_ignoring_duplicates(_holding).from_select(_HOLDING_COLUMNS, source))
+    if conn.dialect.name == "postgresql":
+        # autovacuum never analyses temporary tables; the planner needs the row count
+        conn.exec_driver_sql(f"ANALYZE {_holding.name}")
+
+
 def scan(today: dt.date | None = None) -> ScanResult:
     """One set-based pass over every tenant: open, escalate, resolve, queue deliveries.
 
-    Runs Core statements (no ORM objects), so the caller needs a system scope only
-    for consistency; commit is the caller's."""
+    The conditions are evaluated once into a temporary table; then one UPDATE resolves
+    the active alerts whose key no longer holds, one escalates those that should now be
+    at the bureau, and INSERT … ON CONFLICT DO NOTHING opens the keys not seen before
+    (already at their stage, so an alert opened after downtime is what daily scans
+    would have left). Core statements only; commit is the caller's."""
     today = today or clock.today()
     now = clock.utcnow_naive()
-    al = Alert.__table__
+    al, h = Alert.__table__, _holding
     result = ScanResult(today)
-    conditions = _Conditions(today)
+    _fill_holding(today)
+    same_key = and_(h.c.asset_id == al.c.asset_id, h.c.rule == al.c.rule,
+                    h.c.due_date == al.c.due_date, h.c.org_id == al.c.org_id)
 
-    for rule in (*OBLIGATION_RULES, *ASSET_RULES):
-        def key_matches(asset_col, due_col):
-            return (asset_col == al.c.asset_id, due_col == al.c.due_date)
-
-        still_holds = exists(conditions.for_rule(rule, key_matches))
-        result.resolved += _rows(
-            update(al)
-            .where(al.c.rule == rule, al.c.status.in_(ACTIVE_STATUSES), ~still_holds)
-            .values(status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=None,
-                    resolution_note=None)
-        )
-
-        # (the condition SELECT always has a WHERE: SQLite needs one before ON CONFLICT)
-        source = conditions.for_rule(rule).add_columns(
-            literal(str(rule)), literal(str(SEVERITY[rule])), literal(str(AlertStatus.OPEN)),
-            literal(0), literal(now),
-        )
-        result.opened += _rows(insert_ignoring_duplicates(al).from_select(ALERT_COLUMNS, source))
-
-    s = AlertSettings.__table__
-    escalate_after = func.coalesce(
-        select(s.c.escalate_after_days).where(s.c.org_id == al.c.org_id).scalar_subquery(),
-        DEFAULT_ESCALATE_AFTER_DAYS,
+    result.resolved = _rows(
+        update(al)
+        .where(Alert.active_clause(), al.c.rule.in_([str(r) for r in SCAN_RULES]),
+               ~exists().where(same_key))
+        .values(status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=None,
+                resolution_note=None)
     )
     result.escalated = _rows(
         update(al)
-        .where(al.c.rule == AlertRule.OVERDUE, al.c.status.in_(ACTIVE_STATUSES),
-               al.c.stage < STAGE_BUREAU,
-               days_between(al.c.due_date, literal(today, type_=db.Date)) > escalate_after)
+        .where(Alert.active_clause(), al.c.rule == AlertRule.OVERDUE, al.c.stage < STAGE_BUREAU,
+               exists().where(same_key, h.c.stage >= STAGE_BUREAU))
         .values(stage=STAGE_BUREAU, escalated_at=now)
     )
+    severity = case({str(rule): str(SEVERITY[rule]) for rule in SCAN_RULES}, value=h.c.rule)
+    any_alert = select(al.c.id).where(same_key)  # on the unique key, whatever its status
+    for stage in (STAGE_INSTITUTION, STAGE_BUREAU):
+        # NOT EXISTS skips the known keys before their row is built; ON CONFLICT is the
+        # guarantee (and SQLite needs the WHERE before it anyway)
+        source = select(
+            h.c.org_id, h.c.asset_id, h.c.obligation_id, h.c.due_date, h.c.rule, severity,
+            literal(str(AlertStatus.OPEN)), h.c.stage, literal(now),
+            literal(now if stage >= STAGE_BUREAU else None, type_=db.DateTime),
+        ).where(h.c.stage == stage, ~any_alert.exists())
+        opened = _rows(insert_ignoring_duplicates(al).from_select(ALERT_COLUMNS, source))
+        result.opened += opened
+        if stage >= STAGE_BUREAU:
+            result.escalated += opened
+    db.session.connection().execute(DropTable(_holding))
     result.queued = queue_deliveries(now)
     db.session.flush()
     return result
@@ -230,7 +298,7 @@ def queue_deliveries(now: dt.datetime | None = None) -> int:
     parent_s = s.alias("parent_settings")
     names = ("org_id", "alert_id", "stage", "channel", "recipient", "user_id", "webhook_kind",
              "queued_at", "outcome", "attempts", "next_attempt_at")
-    active = al.c.status.in_(ACTIVE_STATUSES)
+    active = Alert.active_clause()
 
     def pending(channel, recipient, user_id, kind):
         return (al.c.org_id, al.c.id, al.c.stage, literal(str(channel)), recipient, user_id,
@@ -258,10 +326,13 @@ def queue_deliveries(now: dt.datetime | None = None) -> int:
         .where(active, al.c.stage >= STAGE_BUREAU, m.c.role == Role.BUREAU_REVIEWER,
                u.c.email.is_not(None), u.c.is_active.is_(True))
     )
+    has_hook = and_(s.c.webhook_url.is_not(None), s.c.webhook_url != "")
     own_hook = (
         select(*pending(Channel.WEBHOOK, s.c.webhook_url, no_user, s.c.webhook_kind))
         .select_from(al.join(s, s.c.org_id == al.c.org_id))
-        .where(active, s.c.webhook_url.is_not(None), s.c.webhook_url != "")
+        # (the IN repeats the join so that the planner starts from the few organisations
+        # with a webhook rather than from every active alert)
+        .where(active, has_hook, al.c.org_id.in_(select(s.c.org_id).where(has_hook)))
     )
     bureau_hook = (
         select(*pending(Channel.WEBHOOK, parent_s.c.webhook_url, no_user, parent_s.c.webhook_kind))
