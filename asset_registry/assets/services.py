@@ -9,12 +9,12 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
@@ -33,6 +33,7 @@ from .models import (
     ReplacedToken,
     StatusChange,
 )
+from .search import driven_by_matches, search_criteria
 
 
 class AssetError(InputError):
@@ -462,27 +463,10 @@ def _category_ids(category_id: int) -> list[int]:
     return out
 
 
-def _where(stmt, filters: AssetFilters, today: dt.date):
+def _where(stmt, filters: AssetFilters, today: dt.date, *, dense: bool = False):
+    """`dense`: the text search matches many rows (see search.search_criteria)."""
     if filters.q:
-        escaped = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        # SQLite's LIKE is already case-insensitive for ASCII; lower() on both sides
-        # (what ilike renders there) would double the cost of the scan.
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        stmt = stmt.where(
-            or_(
-                *(
-                    (column.like if sqlite else column.ilike)(like, escape="\\")
-                    for column in (
-                        Asset.asset_code,
-                        Asset.name,
-                        Asset.serial_no,
-                        Asset.model,
-                        Asset.manufacturer,
-                    )
-                )
-            )
-        )
+        stmt = stmt.where(search_criteria(filters.q, db.session.connection(), dense=dense))
     if filters.category_id:
         stmt = stmt.where(Asset.category_id.in_(_category_ids(filters.category_id)))
     if filters.status:
@@ -531,26 +515,47 @@ def _selective(filters: AssetFilters) -> bool:
     )
 
 
+def _search_driven(filters: AssetFilters, today: dt.date) -> Select | None:
+    """The filtered ids with the text search's index matches as the outer loop (read
+    lazily in rowid order, each looked up by id): never a walk of the organisation's
+    rows, whatever the planner's statistics say. None without an indexed search."""
+    if not filters.q:
+        return None
+    driven = driven_by_matches(select(Asset.id), filters.q, db.session.connection())
+    if driven is None:
+        return None
+    return _where(driven, replace(filters, q=""), today)  # the join applies the term
+
+
 def asset_page(scope: Scope, filters: AssetFilters, page: int = 1, per_page: int = PER_PAGE):
     """One page of the list. The page's ids come from a narrow (index-only) query and
     only those rows are loaded, so deep pages stay cheap."""
     today = clock.today()
+    matched = _search_driven(filters, today)
     if filters.q:
-        # a text search cannot use an index: count at most COUNT_CAP matches
-        capped = _where(select(Asset.id), filters, today).limit(COUNT_CAP + 1).subquery()
+        # a text search counts at most COUNT_CAP matches
+        counted = matched if matched is not None else _where(select(Asset.id), filters, today)
+        capped = counted.limit(COUNT_CAP + 1).subquery()
         total = db.session.scalar(select(func.count()).select_from(capped)) or 0
     else:
         total = db.session.scalar(_where(select(func.count(Asset.id)), filters, today)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    ids = list(
-        db.session.scalars(
-            _where(select(Asset.id), filters, today)
-            .order_by(*_order(filters, few=total <= FEW and _selective(filters)))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+    few = total <= FEW and _selective(filters)
+    if matched is not None and few:
+        listed = matched
+    else:
+        # many matches (or no text search): walk the sort order, test each row
+        listed = _where(select(Asset.id), filters, today, dense=True)
+    ids = []
+    if total:
+        ids = list(
+            db.session.scalars(
+                listed.order_by(*_order(filters, few=few))
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            )
         )
-    )
     items = []
     if ids:
         rows = db.session.scalars(
