@@ -157,6 +157,12 @@ class Asset(TenantOwned, db.Model):
     def status_label(self) -> str:
         return AssetStatus(self.status).label
 
+    @property
+    def funding_label(self) -> str:
+        if FundingSource.has(self.funding_source):
+            return FundingSource(self.funding_source).label
+        return self.funding_source or ""
+
 
 class AssetOwned(TenantOwned):
     """Mixin for rows hanging off one asset: the regulator sees them when it sees the asset."""

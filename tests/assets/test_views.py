@@ -164,3 +164,17 @@ def test_catalog_admin_edits_default_lives(login):
         assert db.session.get(Category, target.id).design_life_years == 9
         db.session.get(Category, target.id).design_life_years = 8
         db.session.commit()
+
+
+def test_detail_shows_funding_source_label(login, as_user):
+    from asset_registry.assets import services
+
+    with as_user("rmyy") as scope:
+        asset = services.create_asset(
+            scope,
+            {"asset_code": unique_code(), "name": "资金来源", "funding_source": "special_bonds"},
+        )
+        db.session.commit()
+        asset_id = asset.id
+    html = login("rmyy").get(f"/assets/{asset_id}").get_data(as_text=True)
+    assert "超长期特别国债" in html and "special_bonds" not in html
