@@ -10,11 +10,12 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from itertools import product
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
@@ -33,7 +34,7 @@ from .models import (
     ReplacedToken,
     StatusChange,
 )
-from .search import driven_by_matches, search_criteria
+from .search import MIN_INDEXED, driven_by_matches, search_criteria
 
 
 class AssetError(InputError):
@@ -463,23 +464,52 @@ def _category_ids(category_id: int) -> list[int]:
     return out
 
 
-def _where(stmt, filters: AssetFilters, today: dt.date, *, dense: bool = False):
-    """`dense`: the text search matches many rows (see search.search_criteria)."""
+def _like_escaped(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _code_prefix(term: str, dialect: str):
+    """The asset code starts with `term` (ASCII case ignored, like the search). SQLite's
+    LIKE cannot use the code's BINARY index: each case spelling's key range drives the
+    lookup and LIKE keeps the meaning."""
+    pattern = _like_escaped(term) + "%"
+    if dialect != "sqlite":
+        return Asset.asset_code.ilike(pattern, escape="\\")
+    spellings = sorted({"".join(p) for p in product(*({c.lower(), c.upper()} for c in term))})
+    ranges = or_(
+        *(and_(Asset.asset_code >= s, Asset.asset_code < s + "\U0010ffff") for s in spellings)
+    )
+    return and_(ranges, Asset.asset_code.like(pattern, escape="\\"))
+
+
+def _where(
+    stmt, filters: AssetFilters, today: dt.date, *, dense: bool = False,
+    code_prefix: bool = False, steer: bool = False,
+):
+    """`dense`: the text search matches many rows (see search.search_criteria).
+    `code_prefix`: the term matches the start of the asset code only (_code_prefix_only).
+    `steer`: wrap the filtered columns (coalesce(x, x), same value) so that no index of
+    theirs is used and the sort order's index drives the query."""
+    plain = (lambda c: func.coalesce(c, c)) if steer else (lambda c: c)
     if filters.q:
-        stmt = stmt.where(search_criteria(filters.q, db.session.connection(), dense=dense))
+        connection = db.session.connection()
+        if code_prefix:
+            stmt = stmt.where(_code_prefix(filters.q, connection.dialect.name))
+        else:
+            stmt = stmt.where(search_criteria(filters.q, connection, dense=dense))
     if filters.category_id:
-        stmt = stmt.where(Asset.category_id.in_(_category_ids(filters.category_id)))
+        stmt = stmt.where(plain(Asset.category_id).in_(_category_ids(filters.category_id)))
     if filters.status:
-        stmt = stmt.where(Asset.status == filters.status)
+        stmt = stmt.where(plain(Asset.status) == filters.status)
     if filters.department:
-        stmt = stmt.where(Asset.department == filters.department)
+        stmt = stmt.where(plain(Asset.department) == filters.department)
     if filters.over_design_life:
-        stmt = stmt.where(Asset.design_life_end < today)
+        stmt = stmt.where(plain(Asset.design_life_end) < today)
     if filters.special:
-        stmt = stmt.where(Asset.is_special.is_(True))
+        stmt = stmt.where(plain(Asset.is_special).is_(True))
     if filters.org_id:
         # a user-chosen narrowing; the tenant scope is still applied by the listener
-        stmt = stmt.where(Asset.org_id == filters.org_id)
+        stmt = stmt.where(plain(Asset.org_id) == filters.org_id)
     return stmt
 
 
@@ -504,8 +534,33 @@ def asset_query(scope: Scope, filters: AssetFilters | None = None) -> Select:
     return _where(stmt, filters, clock.today()).order_by(*_order(filters))
 
 
-COUNT_CAP = 10_000
-FEW = 5_000  # matches cheap enough to sort in memory
+COUNT_CAP = 10_000  # a list counts (and pages through) at most this many matches
+# Matches cheap enough to fetch through the filters' indexes and sort: at most the
+# counted ones (10,000 rows sort in ~20 ms on SQLite), so every uncapped list is bounded.
+FEW = COUNT_CAP
+# A 1–2 character term has no trigram: it is tested with LIKE on every candidate row,
+# which is fine for an institution of this size and not for a city's million rows.
+SHORT_TERM_ROWS = 20_000
+
+
+@dataclass
+class AssetPage(Page):
+    """A page of the list. `capped`: more than COUNT_CAP matches, `total` is only a
+    lower bound and pages stop at COUNT_CAP. `asked`: the page number requested when it
+    lay past the last page offered (the last one is shown instead). `code_prefix_only`:
+    a 1–2 character term over more than SHORT_TERM_ROWS rows was matched against the
+    start of the asset code only."""
+
+    capped: bool = False
+    asked: int | None = None
+    code_prefix_only: bool = False
+    cap: int = COUNT_CAP
+
+    @property
+    def pages(self) -> int:
+        if self.capped:
+            return max(1, self.cap // self.per_page)
+        return super().pages
 
 
 def _selective(filters: AssetFilters) -> bool:
@@ -513,6 +568,31 @@ def _selective(filters: AssetFilters) -> bool:
         filters.category_id or filters.status or filters.department or filters.special
         or filters.over_design_life or filters.q
     )
+
+
+def _capped_count(ids: Select, cap: int) -> int:
+    """How many rows `ids` yields, counting no further than cap + 1: the cost is bounded
+    by the cap however many rows match."""
+    return db.session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery())) or 0
+
+
+def _code_prefix_only(filters: AssetFilters, today: dt.date) -> bool:
+    """A short term over more candidate rows than LIKE can test quickly."""
+    if not filters.q or len(filters.q) >= MIN_INDEXED:
+        return False
+    candidates = _where(select(Asset.id), replace(filters, q=""), today)
+    return _capped_count(candidates, SHORT_TERM_ROWS) > SHORT_TERM_ROWS
+
+
+def _served_in_order(filters: AssetFilters) -> bool:
+    """An index leading with the equality filters yields the rows in sort order:
+    (category_id, status, name | design_life_end) and (status, name) — see the model's
+    indexes. With a category that has sub-categories the IN list breaks the order."""
+    if not filters.status:
+        return False
+    if not filters.category_id:
+        return filters.sort == "name"
+    return filters.sort in ("name", "life_end") and len(_category_ids(filters.category_id)) == 1
 
 
 def _search_driven(filters: AssetFilters, today: dt.date) -> Select | None:
@@ -527,26 +607,38 @@ def _search_driven(filters: AssetFilters, today: dt.date) -> Select | None:
     return _where(driven, replace(filters, q=""), today)  # the join applies the term
 
 
-def asset_page(scope: Scope, filters: AssetFilters, page: int = 1, per_page: int = PER_PAGE):
-    """One page of the list. The page's ids come from a narrow (index-only) query and
-    only those rows are loaded, so deep pages stay cheap."""
+def asset_page(
+    scope: Scope, filters: AssetFilters, page: int = 1, per_page: int = PER_PAGE
+) -> AssetPage:
+    """One page of the list. The count stops at COUNT_CAP, so do the pages; the page's
+    ids come from a narrow (index-only where possible) query and only those rows are
+    loaded."""
     today = clock.today()
-    matched = _search_driven(filters, today)
-    if filters.q:
-        # a text search counts at most COUNT_CAP matches
-        counted = matched if matched is not None else _where(select(Asset.id), filters, today)
-        capped = counted.limit(COUNT_CAP + 1).subquery()
-        total = db.session.scalar(select(func.count()).select_from(capped)) or 0
-    else:
-        total = db.session.scalar(_where(select(func.count(Asset.id)), filters, today)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    code_prefix = _code_prefix_only(filters, today)
+    matched = None if code_prefix else _search_driven(filters, today)
+    counted = matched
+    if counted is None:
+        counted = _where(select(Asset.id), filters, today, code_prefix=code_prefix)
+    total = _capped_count(counted, COUNT_CAP)
+    result = AssetPage(
+        items=[], page=1, per_page=per_page, total=total,
+        capped=total > COUNT_CAP, code_prefix_only=code_prefix, cap=COUNT_CAP,
+    )
+    page = max(1, page)
+    if result.capped and page > result.pages:
+        result.asked = page
+    page = result.page = min(page, result.pages)
     few = total <= FEW and _selective(filters)
     if matched is not None and few:
         listed = matched
     else:
-        # many matches (or no text search): walk the sort order, test each row
-        listed = _where(select(Asset.id), filters, today, dense=True)
+        # many matches (or no text search): walk the sort order, test each row; unless
+        # an index gives the filtered rows in order, keep the planner off the filters'
+        # indexes (their matches would all be fetched and sorted)
+        steer = not few and not _served_in_order(filters)
+        listed = _where(
+            select(Asset.id), filters, today, dense=True, code_prefix=code_prefix, steer=steer
+        )
     ids = []
     if total:
         ids = list(
@@ -556,7 +648,6 @@ def asset_page(scope: Scope, filters: AssetFilters, page: int = 1, per_page: int
                 .offset((page - 1) * per_page)
             )
         )
-    items = []
     if ids:
         rows = db.session.scalars(
             select(Asset)
@@ -564,8 +655,8 @@ def asset_page(scope: Scope, filters: AssetFilters, page: int = 1, per_page: int
             .options(joinedload(Asset.category), joinedload(Asset.organisation))
         ).all()
         by_id = {a.id: a for a in rows}
-        items = [by_id[i] for i in ids if i in by_id]
-    return Page(items=items, page=page, per_page=per_page, total=total)
+        result.items = [by_id[i] for i in ids if i in by_id]
+    return result
 
 
 def departments(scope: Scope, limit: int = 200) -> list[str]:
