@@ -67,7 +67,6 @@ def index():
         departments=[] if multi_org else services.departments(scope),
         orgs=services.visible_orgs(scope) if multi_org else [],
         multi_org=multi_org,
-        count_capped=bool(filters.q) and page.total > services.COUNT_CAP,
         today=clock.today(),
     )
 
