@@ -14,6 +14,7 @@ class AuditEvent(TenantOwned, db.Model):
     """Who changed what, when and from where: written by one session hook."""
 
     __tablename__ = "audit_event"
+    __org_index__ = False  # the composite indexes below lead with org_id
     __table_args__ = (Index("ix_audit_event_org_at", "org_id", "at"),)
     __audited__ = False
 

@@ -53,6 +53,7 @@ class Obligation(AssetOwned, db.Model):
     """A recurring duty on one asset; `next_due` is kept current and indexed."""
 
     __tablename__ = "obligation"
+    __org_index__ = False  # the composite indexes below lead with org_id
     __table_args__ = (
         Index("ix_obligation_next_due", "next_due"),
         Index("ix_obligation_org_next_due", "org_id", "next_due"),
