@@ -70,7 +70,9 @@ def create_app(config: object | str | None = None) -> Flask:
         }
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    from .assets.search import is_search_object
+
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), include_object=is_search_object)
     login_manager.init_app(app)
     csrf.init_app(app)
 

@@ -3,6 +3,7 @@
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
 from asset_registry import create_app
 from asset_registry.extensions import db
@@ -22,9 +23,16 @@ def test_upgrade_from_empty_matches_models(tmp_path):
         with app.app_context():
             flask_migrate.upgrade()
             with db.engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                options = app.extensions["migrate"].configure_args
+                context = MigrationContext.configure(
+                    conn,
+                    opts={"compare_type": True, "include_object": options["include_object"]},
+                )
                 diff = compare_metadata(context, db.metadata)
+            assert diff == []
+            flask_migrate.downgrade(revision="base")
+            left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+            assert left == set()
             db.engine.dispose()
-        assert diff == []
     finally:
         cleanup()

@@ -22,7 +22,6 @@ from .. import clock
 from ..assets.models import Asset
 from ..enums import LabelledEnum
 from ..extensions import db
-from ..inspections.models import Obligation
 from ..tenancy.scope import TenantOwned
 
 
@@ -163,16 +162,6 @@ class Alert(TenantOwned, db.Model):
         """`status IN ('open', 'acknowledged')` with literals (see ACTIVE_SQL)."""
         column = (table if table is not None else cls.__table__).c.status
         return column.in_([literal_column(f"'{s}'") for s in ACTIVE_STATUSES])
-
-
-# Two indexes on the obligation table that only the alert scan needs, declared here so
-# they live with their reader: the longest lead time (the scan's date range) and the
-# few failed obligations, without reading the whole table for either.
-_obligation = Obligation.__table__
-Index("ix_obligation_lead_days", _obligation.c.lead_days)
-Index("ix_obligation_failed", _obligation.c.asset_id,
-      sqlite_where=_obligation.c.failed.is_(True),
-      postgresql_where=_obligation.c.failed.is_(True))
 
 
 class WebhookKind(LabelledEnum):

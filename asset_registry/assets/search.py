@@ -89,6 +89,12 @@ def _fts_match(phrase: str):
 _installed: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
+def is_search_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic `include_object`: the search table and index are built by
+    install_search, not declared in the models, so autogenerate must leave them be."""
+    return not (name and (name.startswith(FTS_TABLE) or name == TRGM_INDEX))
+
+
 def fts5_trigram_supported() -> bool:
     return sqlite3.sqlite_version_info >= (3, 34, 0)
 

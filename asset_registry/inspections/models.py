@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -57,6 +57,15 @@ class Obligation(AssetOwned, db.Model):
     __table_args__ = (
         Index("ix_obligation_next_due", "next_due"),
         Index("ix_obligation_org_next_due", "org_id", "next_due"),
+        # for the alert scan: its date range (the longest lead time) and the few
+        # failed duties, without reading the whole table for either
+        Index("ix_obligation_lead_days", "lead_days"),
+        Index(
+            "ix_obligation_failed",
+            "asset_id",
+            sqlite_where=text("failed IS 1"),
+            postgresql_where=text("failed IS true"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
