@@ -33,9 +33,9 @@ def audit_count(ids) -> int:
         )
 
 
-def run(user, path, **kw):
+def run(user, path, today=TODAY, **kw):
     scope = scope_of(user)
-    result = import_assets(scope, scope.org_id, path, today=TODAY, **kw)
+    result = import_assets(scope, scope.org_id, path, today=today, **kw)
     db.session.commit()
     return result
 
