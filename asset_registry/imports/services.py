@@ -426,6 +426,21 @@ def _display(column: str, value: Any, categories: CategoryLookup, labels: dict) 
     return _shown(value)
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """The import holds 100,000s of live rows (tuples, dates, Decimals) and creates no
+    reference cycles worth chasing; each cyclic collection walks all of them again
+    (4 s of a 100,000-row import). The next automatic collection after it does."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_no_cyclic_gc()
 def import_assets(
     scope: Scope,
     org_id: int,
@@ -442,50 +457,6 @@ def import_assets(
 ) -> ImportResult:
     """Read, validate, classify and (unless a dry run or a rejected row in
     all-or-nothing mode) write a ledger into organisation `org_id`. Flushes only."""
-    with _no_cyclic_gc():
-        return _import_assets(
-            scope,
-            org_id,
-            source,
-            filename=filename,
-            dry_run=dry_run,
-            valid_only=valid_only,
-            max_bytes=max_bytes,
-            max_rows=max_rows,
-            progress=progress,
-            progress_every=progress_every,
-            today=today,
-        )
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc():
-    """The import holds 100,000s of live rows (tuples, dates, Decimals) and creates no
-    reference cycles worth chasing; each cyclic collection walks all of them again
-    (4 s of a 100,000-row import). The next automatic collection after it does."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _import_assets(
-    scope: Scope,
-    org_id: int,
-    source: Any,
-    *,
-    filename: str | None,
-    dry_run: bool,
-    valid_only: bool,
-    max_bytes: int,
-    max_rows: int,
-    progress: Callable[[int], None] | None,
-    progress_every: int,
-    today: dt.date | None,
-) -> ImportResult:
     target = org_scope(scope, org_id)
     result = ImportResult("assets", dry_run, valid_only)
     today = today or clock.today()
@@ -717,33 +688,11 @@ def _create_obligations(
 # --- inspection records ----------------------------------------------------------
 
 
-def import_inspections(
-    scope: Scope,
-    org_id: int,
-    source: Any,
-    *,
-    filename: str | None = None,
-    dry_run: bool = False,
-    valid_only: bool = False,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    progress: Callable[[int], None] | None = None,
-    today: dt.date | None = None,
-) -> ImportResult:
+def import_inspections(scope: Scope, org_id: int, source: Any, **options) -> ImportResult:
+    """Inspection records; the same options as `import_assets` (no progress_every)."""
     from .inspections import import_inspection_records
 
-    return import_inspection_records(
-        scope,
-        org_id,
-        source,
-        filename=filename,
-        dry_run=dry_run,
-        valid_only=valid_only,
-        max_bytes=max_bytes,
-        max_rows=max_rows,
-        progress=progress,
-        today=today,
-    )
+    return import_inspection_records(scope, org_id, source, **options)
 
 
 IMPORTERS: Mapping[str, Callable[..., ImportResult]] = {
