@@ -126,3 +126,12 @@ def test_switching_between_two_memberships(app, login):
     r = c.post("/switch", {"membership_id": reviewer}, follow_redirects=True)
     assert "已切换到" in r.get_data(as_text=True)
     assert "妇幼保健院" in c.get("/admin/orgs").get_data(as_text=True)
+
+
+def test_throttle_after_five_failures_from_one_address(client):
+    for n in range(5):
+        assert client.login(f"guess-{n}", "wrong-password").status_code == 401
+    response = client.login("tyc")  # another, real account from the same address
+    assert response.status_code == 401
+    assert "登录失败次数过多" in response.get_data(as_text=True)
+    assert client.fresh().login("tyc").status_code == 302  # other addresses are unaffected
