@@ -21,7 +21,7 @@ run: $(BIN)/activate translations
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(BIN)/activate translations
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 	env -u TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on $$TEST_DATABASE_URL"; \
@@ -29,7 +29,7 @@ test: $(BIN)/activate translations
 	fi
 
 lint: $(BIN)/activate
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --no-cache .
 
 clean:
 	rm -rf $(VENV) instance/*.db
