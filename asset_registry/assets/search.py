@@ -19,9 +19,11 @@ the tenancy listener scopes like any other.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import weakref
+from collections.abc import Iterator
 
 from sqlalchemy import bindparam, column, event, literal_column, or_, select, table, text
 from sqlalchemy.engine import Connection, Engine
@@ -41,10 +43,17 @@ _new = ", ".join(f"new.{c}" for c in COLUMNS)
 _old = ", ".join(f"old.{c}" for c in COLUMNS)
 _watched = ", ".join(COLUMNS)
 
+PAUSE_TABLE = f"{FTS_TABLE}_pause"
+
 SQLITE_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
     f"{_cols}, content='asset', content_rowid='id', tokenize='trigram')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON asset BEGIN "
+    # a row here (inside one writer's transaction) hands the indexing of new assets to
+    # bulk_indexing: one INSERT … SELECT is ~7× cheaper than the per-row trigger
+    f"CREATE TABLE IF NOT EXISTS {PAUSE_TABLE} (id INTEGER PRIMARY KEY)",
+    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_ai",
+    f"CREATE TRIGGER {FTS_TABLE}_ai AFTER INSERT ON asset "
+    f"WHEN NOT EXISTS (SELECT 1 FROM {PAUSE_TABLE}) BEGIN "
     f"INSERT INTO {FTS_TABLE}(rowid, {_cols}) VALUES (new.id, {_new}); END",
     f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON asset BEGIN "
     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_cols}) "
@@ -61,6 +70,7 @@ SQLITE_DROP = (
     f"DROP TRIGGER IF EXISTS {FTS_TABLE}_ad",
     f"DROP TRIGGER IF EXISTS {FTS_TABLE}_au",
     f"DROP TABLE IF EXISTS {FTS_TABLE}",
+    f"DROP TABLE IF EXISTS {PAUSE_TABLE}",
 )
 
 
@@ -160,6 +170,28 @@ def rebuild_search(connection: Connection) -> None:
     PostgreSQL's index is maintained by PostgreSQL: nothing to do."""
     if connection.dialect.name == "sqlite" and _sqlite_has_index(connection):
         connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+
+
+@contextlib.contextmanager
+def bulk_indexing(connection: Connection) -> Iterator[None]:
+    """Assets inserted inside the block are indexed in one statement at its end.
+
+    For bulk writers (the Excel import) on SQLite; must run inside the writer's
+    transaction, which SQLite makes the only writer, so every id above the
+    current maximum is one of its own new rows. PostgreSQL maintains its index itself."""
+    if connection.dialect.name != "sqlite" or not _sqlite_has_index(connection):
+        yield
+        return
+    last_id = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM asset").scalar()
+    connection.exec_driver_sql(f"INSERT OR IGNORE INTO {PAUSE_TABLE} (id) VALUES (1)")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"DELETE FROM {PAUSE_TABLE}")
+    connection.exec_driver_sql(
+        f"INSERT INTO {FTS_TABLE}(rowid, {_cols}) SELECT id, {_cols} FROM asset WHERE id > ?",
+        (last_id,),
+    )
 
 
 def uninstall_search(connection: Connection) -> None:

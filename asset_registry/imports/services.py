@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, select, update
 
 from .. import clock
 from ..assets.models import Asset, AssetStatus, FundingSource
+from ..assets.search import bulk_indexing
 from ..assets.services import add_years, new_token
 from ..catalog.models import Category
 from ..enums import LabelledEnum
@@ -589,9 +590,10 @@ def _write_assets_batches(scope, org_id, plan, result, session, connection) -> N
         if c in _NON_NULL_DEFAULTS or any(values[i] is not None for values in plan.new_rows)
     ]
     keys = [columns[i] for i in used] + ["org_id", "qr_token", "created_at", "updated_at"]
-    for batch in _chunks(plan.new_rows, BATCH_SIZE):
-        rows = [(*(values[i] for i in used), org_id, new_token(), now, now) for values in batch]
-        insert_many(connection, table, keys, rows)
+    with bulk_indexing(connection):
+        for batch in _chunks(plan.new_rows, BATCH_SIZE):
+            rows = [(*(values[i] for i in used), org_id, new_token(), now, now) for values in batch]
+            insert_many(connection, table, keys, rows)
     if plan.new_rows:
         with use_scope(scope):
             ids_by_code = dict(db.session.execute(select(Asset.asset_code, Asset.id)).all())

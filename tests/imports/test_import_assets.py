@@ -132,3 +132,14 @@ def test_regulator_cannot_import(app, tmp_path):
     scope = scope_of("scjg")
     with pytest.raises(ScopeViolation):
         import_assets(scope, org_id("rmyy"), simple_ledger(tmp_path / "a.xlsx", [("Z", "z")]))
+
+
+def test_imported_assets_are_found_by_the_search_box(app, tmp_path):
+    from asset_registry.assets.services import AssetFilters, asset_page
+
+    p = unique_prefix()
+    assert run("rmyy", messy_ledger(tmp_path / "台账.xlsx", p)).new == 5
+    scope = scope_of("rmyy")
+    with use_scope(scope):
+        page = asset_page(scope, AssetFilters(q=p))
+    assert page.total == 5 and {a.asset_code for a in page.items} >= {f"{p}-001"}
