@@ -24,6 +24,13 @@ class LabelledEnum(StrEnum):
         return value in cls._value2member_map_
 
     @classmethod
+    def label_of(cls, value, default=None) -> str:
+        """The label of a stored value; unknown values show as themselves (or `default`)."""
+        if cls.has(value):
+            return cls(value).label
+        return (value or "") if default is None else default
+
+    @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(m.value, m.label) for m in cls]
 

@@ -142,8 +142,7 @@ class Alert(TenantOwned, db.Model):
 
     @property
     def rule_label(self) -> str:
-        known = self.rule in AlertRule._value2member_map_
-        return AlertRule(self.rule).label if known else self.rule
+        return AlertRule.label_of(self.rule)
 
     @property
     def status_label(self) -> str:

@@ -414,11 +414,11 @@ def inbox_query(scope: Scope, *, rule: str | None = None, status: str | None = "
         .order_by(Alert.status != AlertStatus.OPEN, Alert.stage.desc(), Alert.due_date,
                   Alert.id.desc())
     )
-    if rule in AlertRule._value2member_map_:
+    if AlertRule.has(rule):
         stmt = stmt.where(Alert.rule == rule)
     if status == "active":
         stmt = stmt.where(Alert.status.in_(ACTIVE_STATUSES))
-    elif status in AlertStatus._value2member_map_:
+    elif AlertStatus.has(status):
         stmt = stmt.where(Alert.status == status)
     if org_id is not None:
         stmt = stmt.where(Alert.org_id == org_id)  # narrows within what the scope shows
@@ -533,7 +533,7 @@ def save_settings(scope: Scope, org_id: int, *, due_soon_days: int | None, due_7
     bad = [a for a in addresses if not EMAIL_RE.match(a)]
     if bad:
         raise AlertError(_("邮箱地址格式不正确：%(a)s", a="，".join(bad[:3])))
-    if webhook_kind not in WebhookKind._value2member_map_:
+    if not WebhookKind.has(webhook_kind):
         raise AlertError(_("请选择群机器人类型。"))
     if webhook_url:
         webhook_url = check_webhook_url(webhook_url, allow_private=scope.role == Role.CITY_ADMIN)

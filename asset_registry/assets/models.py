@@ -163,9 +163,7 @@ class Asset(TenantOwned, db.Model):
 
     @property
     def funding_label(self) -> str:
-        if FundingSource.has(self.funding_source):
-            return FundingSource(self.funding_source).label
-        return self.funding_source or ""
+        return FundingSource.label_of(self.funding_source)
 
 
 class AssetOwned(TenantOwned):

@@ -90,8 +90,7 @@ class Obligation(AssetOwned, db.Model):
 
     @property
     def kind_label(self) -> str:
-        known = self.kind in ObligationKind._value2member_map_
-        return ObligationKind(self.kind).label if known else self.kind
+        return ObligationKind.label_of(self.kind)
 
 
 class InspectionRecord(AssetOwned, db.Model):
@@ -152,5 +151,4 @@ class Fault(AssetOwned, db.Model):
 
     @property
     def severity_label(self) -> str:
-        known = self.severity in FaultSeverity._value2member_map_
-        return FaultSeverity(self.severity).label if known else ""
+        return FaultSeverity.label_of(self.severity, default="")

@@ -745,7 +745,7 @@ def report_fault(
     if not description:
         raise InspectionError("description", _("请描述故障情况。"))
     severity = data.get("severity") or FaultSeverity.MEDIUM.value
-    if severity not in FaultSeverity._value2member_map_:
+    if not FaultSeverity.has(severity):
         raise InspectionError("severity", _("请选择有效的严重程度。"))
     downtime = _amount(data, "downtime_hours", "0.1")
     cost = _amount(data, "cost", "0.01")

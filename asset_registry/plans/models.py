@@ -194,9 +194,7 @@ class FundingLine(TenantOwned, db.Model):
 
     @property
     def source_label(self) -> str:
-        if FundingSource.has(self.source):
-            return FundingSource(self.source).label
-        return self.source
+        return FundingSource.label_of(self.source)
 
 
 class ReviewEvent(TenantOwned, db.Model):
