@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, json_dumps, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,11 +63,13 @@ def create_app(config: object | str | None = None) -> Flask:
     app.config.from_object(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    engine_options = {"json_serializer": json_dumps}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
-            "connect_args": {"timeout": 30},
-        }
+        engine_options["connect_args"] = {"timeout": 30}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options,
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
 
     db.init_app(app)
     from .assets.search import is_search_object

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from .. import clock
 from ..audit.hooks import set_actor
+from ..bulk import release_memory
 from ..db_events import on_commit
 from ..extensions import db
 from ..tenancy.scope import Scope, use_scope
@@ -170,6 +171,7 @@ def run_in_thread(app: Flask, job_id: int) -> None:
             with use_scope(scope):
                 execute(job, scope)
                 session.commit()
+            release_memory(session.connection())
         except Exception:  # the job must end in a state the user sees, never silently
             log.exception("import job %s failed", job_id)
             session.rollback()

@@ -48,8 +48,6 @@ DUE_WINDOWS = (30, 60, 90)
 STOP_MARK = "法定检验"
 
 
-
-
 class InspectionError(InputError):
     """Bad input on an inspection, a self-check or a fault."""
 
@@ -102,6 +100,20 @@ class AssetFacts:
     radiation: bool
     metrology: bool
 
+    @property
+    def plan_signature(self) -> tuple:
+        """Everything `_planned` reads: equal signatures, equal duties."""
+        return (
+            self.category_id,
+            self.base,
+            self.design_life_end,
+            self.is_special,
+            self.special_code,
+            self.vessel_grade,
+            self.radiation,
+            self.metrology,
+        )
+
 
 def _asset_facts(asset_ids: list[int]) -> list[AssetFacts]:
     out = []
@@ -126,14 +138,50 @@ def _asset_facts(asset_ids: list[int]) -> list[AssetFacts]:
     return out
 
 
-def _templates_by_category() -> dict[int, list[ObligationTemplate]]:
+@dataclass(frozen=True, slots=True)
+class DutyRule:
+    """An obligation template read once for many assets: plain attributes, and the
+    columns every duty made from it shares."""
+
+    id: int
+    kind: str
+    condition: str | None
+    interval_months: int | None
+    interval_days: int | None
+    first_within_months: int | None
+    columns: dict
+
+    @classmethod
+    def of(cls, template: ObligationTemplate) -> DutyRule:
+        return cls(
+            id=template.id,
+            kind=template.kind,
+            condition=template.condition,
+            interval_months=template.interval_months,
+            interval_days=template.interval_days,
+            first_within_months=template.first_within_months,
+            columns={
+                "template_id": template.id,
+                "kind": template.kind,
+                "name": template.name,
+                "interval_months": template.interval_months,
+                "interval_days": template.interval_days,
+                "lead_days": template.lead_days,
+                "statutory": template.statutory,
+                "conclusion_set": template.conclusion_set,
+                "checklist": template.checklist,
+            },
+        )
+
+
+def _templates_by_category() -> dict[int, list[DutyRule]]:
     """Each category's effective templates: its own, else the nearest ancestor's
     (reference data: two small queries for any number of assets)."""
     parents = dict(db.session.execute(select(Category.id, Category.parent_id)).all())
-    own: dict[int, list[ObligationTemplate]] = {}
+    own: dict[int, list[DutyRule]] = {}
     for template in db.session.scalars(select(ObligationTemplate).order_by(ObligationTemplate.id)):
-        own.setdefault(template.category_id, []).append(template)
-    effective: dict[int, list[ObligationTemplate]] = {}
+        own.setdefault(template.category_id, []).append(DutyRule.of(template))
+    effective: dict[int, list[DutyRule]] = {}
     for category_id in parents:
         node, seen = category_id, set()
         while node is not None and node not in own and node not in seen:
@@ -143,40 +191,33 @@ def _templates_by_category() -> dict[int, list[ObligationTemplate]]:
     return effective
 
 
-def _applies(template: ObligationTemplate, facts: AssetFacts) -> bool:
-    if template.condition == "radiation":
+def _applies(rule: DutyRule, facts: AssetFacts) -> bool:
+    if rule.condition == "radiation":
         return facts.radiation
-    if template.condition == "metrology":
+    if rule.condition == "metrology":
         return facts.metrology
     return True
 
 
-def _planned(facts: AssetFacts, templates: list[ObligationTemplate], today: dt.date) -> dict:
+def _planned(facts: AssetFacts, rules_: list[DutyRule], today: dt.date) -> dict:
     """The duties an asset should carry, keyed ("t", template id) or ("k", kind)."""
     base = facts.base or today
     plan: dict[tuple, dict] = {}
-    for template in templates:
-        if not _applies(template, facts):
+    for rule in rules_:
+        if not _applies(rule, facts):
             continue
-        months = template.interval_months
-        if rules.grade_governs(template.kind, facts.special_code):
+        months = rule.interval_months
+        if rules.grade_governs(rule.kind, facts.special_code):
             months = rules.grade_interval(facts.vessel_grade, months)
-        plan[("t", template.id)] = {
-            "template_id": template.id,
-            "kind": template.kind,
-            "name": template.name,
+        plan[("t", rule.id)] = {
+            **rule.columns,
             "interval_months": months,
-            "interval_days": template.interval_days,
-            "lead_days": template.lead_days,
-            "statutory": template.statutory,
-            "conclusion_set": template.conclusion_set,
-            "checklist": template.checklist,
             "next_due": rules.first_due(
                 base,
                 today,
-                first_months=template.first_within_months,
+                first_months=rule.first_within_months,
                 months=months,
-                days=template.interval_days,
+                days=rule.interval_days,
             ),
         }
     auto = {
@@ -231,59 +272,91 @@ def _obligation_ids(asset_ids: list[int]) -> dict[tuple, int]:
     return ids
 
 
-def create_default_obligations(
-    asset_ids: list[int],
-    *,
-    facts: list[AssetFacts] | None = None,
-    new_assets: bool = False,
-) -> int:
+class DefaultDuties:
+    """The default duties of new assets, planned without touching the database (the
+    templates are read once): for bulk writers that insert the rows themselves.
+
+        duties = DefaultDuties()
+        rows, audit_after = duties.plan(facts)   # obligation rows, audit "after" values
+    """
+
+    MEMO_LIMIT = 5_000
+
+    def __init__(self) -> None:
+        self.today = clock.today()
+        self.templates = _templates_by_category()
+        # Assets that share a category, dates and flags share their duties.
+        self._plans: dict[tuple, list[tuple[tuple, dict, dict]]] = {}
+
+    def plan(
+        self, facts: list[AssetFacts], existing: Mapping[tuple, int] | None = None
+    ) -> tuple[list[dict], list[dict]]:
+        """Rows to insert for duties the assets lack (`existing`: (asset id, key) → id)."""
+        rows, audit_after = [], []
+        for fact in facts:
+            signature = fact.plan_signature
+            planned = self._plans.get(signature)
+            if planned is None:
+                plan = _planned(fact, self.templates.get(fact.category_id, []), self.today)
+                planned = [
+                    (key, duty, {k: _plain(v) for k, v in duty.items() if v is not None})
+                    for key, duty in plan.items()
+                ]
+                if len(self._plans) < self.MEMO_LIMIT:
+                    self._plans[signature] = planned
+            for key, duty, after in planned:
+                if existing is None or (fact.id, key) not in existing:
+                    rows.append({"org_id": fact.org_id, "asset_id": fact.id, **duty})
+                    audit_after.append(after)
+        return rows, audit_after
+
+
+def duty_insert(ids: list[int], rows: list[dict]) -> tuple[list[str], list[tuple]]:
+    """(keys, parameter tuples) inserting planned duty `rows` with the given ids."""
+    keys = list(rows[0]) if rows else []
+    return ["id", *keys], [
+        (oid, *(row[k] for k in keys)) for oid, row in zip(ids, rows, strict=True)
+    ]
+
+
+def duty_audit(ids: list[int], rows: list[dict], audit_after: list[dict]) -> list[dict]:
+    """The audit rows of duties just inserted with `ids`."""
+    return [
+        {
+            "org_id": row["org_id"],
+            "entity": Obligation.__tablename__,
+            "entity_id": oid,
+            "action": "create",
+            "changes": {
+                "before": {},
+                "after": {"org_id": row["org_id"], "asset_id": row["asset_id"], **after},
+            },
+        }
+        for oid, row, after in zip(ids, rows, audit_after, strict=True)
+    ]
+
+
+def create_default_obligations(asset_ids: list[int]) -> int:
     """Give freshly created or imported assets their default duties, set-based: a few
     reference queries, one SELECT per 500 assets, one executemany INSERT, and the
     audit rows in bulk. Duties an asset already has (active or not) are kept.
-
-    A bulk writer that has the assets' columns in memory passes `facts` (one per id)
-    instead of having them read back; `new_assets=True` says the assets were inserted
-    in this transaction, so they have no duties yet to look up.
     Returns the number of obligations created."""
-    from ..imports.bulk import audit_many, insert_many
+    from ..bulk import audit_many, insert_many, reserve_ids
 
     asset_ids = sorted(set(asset_ids))
     if not asset_ids:
         return 0
     db.session.flush()
-    today = clock.today()
-    templates = _templates_by_category()
-    existing = {} if new_assets else _obligation_ids(asset_ids)
-    rows = []
-    for fact in facts if facts is not None else _asset_facts(asset_ids):
-        plan = _planned(fact, templates.get(fact.category_id, []), today)
-        for key, duty in plan.items():
-            if (fact.id, key) not in existing:
-                rows.append({"org_id": fact.org_id, "asset_id": fact.id, **duty})
+    rows, audit_after = DefaultDuties().plan(_asset_facts(asset_ids), _obligation_ids(asset_ids))
     if not rows:
         return 0
     table = Obligation.__table__
-    # A plain executemany: INSERT … RETURNING in parameter order makes SQLAlchemy send
-    # one statement per row on SQLite; reading the new ids back is one query per chunk.
-    keys = list(rows[0])
-    insert_many(db.session.connection(), table, keys, [tuple(row[k] for k in keys) for row in rows])
-    ids = _obligation_ids(asset_ids)
-    audit_many(
-        db.session,
-        [
-            {
-                "org_id": row["org_id"],
-                "entity": table.name,
-                "entity_id": ids.get((row["asset_id"], _key(row.get("template_id"), row["kind"]))),
-                "action": "create",
-                "changes": {
-                    "before": {},
-                    "after": {k: _plain(v) for k, v in row.items() if v is not None},
-                },
-            }
-            for row in rows
-        ],
-    )
+    connection = db.session.connection()
+    # A plain executemany with ids reserved first: INSERT … RETURNING in parameter
+    # order makes SQLAlchemy send one statement per row on SQLite.
+    ids = reserve_ids(connection, table, len(rows))
+    insert_many(connection, table, *duty_insert(ids, rows))
+    audit_many(db.session, duty_audit(ids, rows, audit_after))
     return len(rows)
 
 
@@ -465,9 +538,13 @@ def enforce_must_not_run(today: dt.date | None = None) -> int:
         for i in ids
     ]
     table = StatusChange.__table__
-    change_ids = db.session.execute(
-        insert(table).returning(table.c.id, sort_by_parameter_order=True), changes
-    ).scalars().all()
+    change_ids = (
+        db.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), changes
+        )
+        .scalars()
+        .all()
+    )
     audit = []
     for change_id, change in zip(change_ids, changes, strict=True):
         audit.append(
@@ -485,8 +562,12 @@ def enforce_must_not_run(today: dt.date | None = None) -> int:
                 "entity": table.name,
                 "entity_id": change_id,
                 "action": "create",
-                "changes": {"before": {}, "after": {k: _plain(v) for k, v in change.items()
-                                                    if k != "at" and v is not None}},
+                "changes": {
+                    "before": {},
+                    "after": {
+                        k: _plain(v) for k, v in change.items() if k != "at" and v is not None
+                    },
+                },
             }
         )
     audit_rows(db.session, audit)
@@ -934,8 +1015,9 @@ def institution_compliance(scope: Scope, today: dt.date) -> list[dict]:
             func.count(Obligation.id),
             func.sum(case((current, 1), else_=0)),
             func.sum(case((Obligation.failed.is_(True), 1), else_=0)),
-            func.sum(case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1),
-                          else_=0)),
+            func.sum(
+                case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1), else_=0)
+            ),
         )
         .select_from(Obligation)
         .join(Asset, Asset.id == Obligation.asset_id)
@@ -1007,8 +1089,15 @@ def due_list_xlsx(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") 
     ws = wb.active
     ws.title = _("检验计划")
     headers = [
-        _("单位"), _("资产编号"), _("设备名称"), _("检验项目"), _("法定"), _("上次检验"),
-        _("下次检验日期"), _("剩余天数"), _("状态"),
+        _("单位"),
+        _("资产编号"),
+        _("设备名称"),
+        _("检验项目"),
+        _("法定"),
+        _("上次检验"),
+        _("下次检验日期"),
+        _("剩余天数"),
+        _("状态"),
     ]
     ws.append(headers)
     for cell in ws[1]:
@@ -1061,8 +1150,7 @@ def _renewal_select(today: dt.date) -> Select:
             Obligation.asset_id.label("asset_id"),
             func.sum(case((Obligation.failed.is_(True), 1), else_=0)).label("failed"),
             func.sum(
-                case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1),
-                     else_=0)
+                case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1), else_=0)
             ).label("overdue"),
         )
         .where(Obligation.active.is_(True), Obligation.statutory.is_(True))
@@ -1139,14 +1227,19 @@ def _reasons(row) -> list[str]:
     if row.life_pts:
         pct = round(100 * row.days_used / row.life_days) if row.life_days else 0
         out.append(
-            _("已使用设计寿命的 %(pct)s%%（设计使用年限 %(y)s 年）",
-              pct=pct, y=asset.design_life_years or "—")
+            _(
+                "已使用设计寿命的 %(pct)s%%（设计使用年限 %(y)s 年）",
+                pct=pct,
+                y=asset.design_life_years or "—",
+            )
             + f" +{int(row.life_pts)}"
         )
     if row.past_life_pts:
         out.append(
-            _("特种设备已超过设计使用年限（%(d)s 届满），继续使用须经检验或安全评估",
-              d=asset.design_life_end)
+            _(
+                "特种设备已超过设计使用年限（%(d)s 届满），继续使用须经检验或安全评估",
+                d=asset.design_life_end,
+            )
             + f" +{int(row.past_life_pts)}"
         )
     if row.vessel_pts:
@@ -1157,9 +1250,7 @@ def _reasons(row) -> list[str]:
     if row.failed_pts:
         out.append(_("法定检验不合格 %(n)s 项", n=int(row.n_failed)) + f" +{int(row.failed_pts)}")
     if row.overdue_pts:
-        out.append(
-            _("法定检验逾期 %(n)s 项", n=int(row.n_overdue)) + f" +{int(row.overdue_pts)}"
-        )
+        out.append(_("法定检验逾期 %(n)s 项", n=int(row.n_overdue)) + f" +{int(row.overdue_pts)}")
     if row.fault_pts:
         out.append(_("近 12 个月故障 %(n)s 次", n=int(row.n_faults)) + f" +{int(row.fault_pts)}")
     if row.cost_pts:

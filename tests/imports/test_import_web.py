@@ -281,7 +281,8 @@ def test_a_crash_inside_the_import_is_a_message_not_a_500(app, login, tmp_path, 
     p = unique_prefix()
     client = login("rmyy")
     job_id = job_id_of(upload(client, simple_ledger(tmp_path / "a.xlsx", [(f"{p}-1", "甲")])))
-    monkeypatch.setattr(services, "_create_obligations", boom)
+    # mid-write: the asset batch is already with the pipelined writer
+    monkeypatch.setattr(services.DefaultDuties, "plan", boom)
     response = client.post(f"/imports/{job_id}/commit", {})
     assert response.status_code == 302
     page = client.get(f"/imports/{job_id}").get_data(as_text=True)
