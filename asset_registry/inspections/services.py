@@ -32,6 +32,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from .. import clock
 from ..assets.models import Asset, AssetStatus, Attachment, StatusChange
 from ..audit.hooks import audit_rows
+from ..bulk import audit_many, insert_many, reserve_ids
 from ..catalog.models import Category, ObligationTemplate
 from ..extensions import db
 from ..inputs import InputError, read_amount, read_date, read_int, read_text
@@ -341,8 +342,6 @@ def create_default_obligations(asset_ids: list[int]) -> int:
     reference queries, one SELECT per 500 assets, one executemany INSERT, and the
     audit rows in bulk. Duties an asset already has (active or not) are kept.
     Returns the number of obligations created."""
-    from ..bulk import audit_many, insert_many, reserve_ids
-
     asset_ids = sorted(set(asset_ids))
     if not asset_ids:
         return 0
@@ -455,31 +454,61 @@ def _out_of_use_vessel(asset: Asset) -> bool:
     return asset.vessel_grade == 5 and rules.is_fixed_vessel(asset.special_code)
 
 
-def _stopped_by_inspection(asset: Asset) -> bool:
-    reason = db.session.scalar(
-        select(StatusChange.reason)
-        .where(StatusChange.asset_id == asset.id, StatusChange.to_status == AssetStatus.STOPPED)
-        .order_by(StatusChange.at.desc(), StatusChange.id.desc())
-        .limit(1)
-    )
+def _stopped_by_inspection(reason: str | None) -> bool:
+    """Whether the asset's last stop (its reason) was an inspection's doing."""
     return bool(reason) and (reason.startswith(STOP_MARK) or reason.startswith(_("法定检验")))
+
+
+def _last_stop_reasons(asset_ids: list[int]) -> dict[int, str | None]:
+    """The reason of each asset's latest change to "stopped" (a query per 500 assets)."""
+    reasons: dict[int, str | None] = {}
+    for start in range(0, len(asset_ids), CHUNK):
+        rows = db.session.execute(
+            select(StatusChange.asset_id, StatusChange.reason)
+            .where(
+                StatusChange.asset_id.in_(asset_ids[start : start + CHUNK]),
+                StatusChange.to_status == AssetStatus.STOPPED,
+            )
+            .order_by(StatusChange.asset_id, StatusChange.at, StatusChange.id)
+        )
+        for asset_id, reason in rows:  # the latest of each asset comes last
+            reasons[asset_id] = reason
+    return reasons
 
 
 def _stop_reason(names: list[str]) -> str:
     return _("法定检验不合格或逾期，停止运行：%(items)s", items="、".join(names))[:500]
 
 
-def _refresh_run_state(asset: Asset, user_id: int | None, today: dt.date) -> None:
-    """Stop an in-service asset that must not run; restart one an inspection stopped
-    once nothing keeps it stopped any more."""
-    blocking = _blocking(asset.id, today)
-    names = [o.name for o in blocking]
-    if _out_of_use_vessel(asset):
-        names.append(_("安全状况等级 5 级"))
-    if names and asset.status == AssetStatus.IN_SERVICE:
-        _set_status(asset, AssetStatus.STOPPED, _stop_reason(names), user_id)
-    elif not names and asset.status == AssetStatus.STOPPED and _stopped_by_inspection(asset):
-        _set_status(asset, AssetStatus.IN_SERVICE, _("法定检验合格，恢复运行"), user_id)
+def _refresh_run_states(assets: list[Asset], user_id: int | None, today: dt.date) -> None:
+    """Stop each in-service asset that must not run; restart one an inspection stopped
+    once nothing keeps it stopped any more. A query per 500 assets, not per asset."""
+    ids = [asset.id for asset in assets]
+    blocking: dict[int, list[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = db.session.execute(
+            select(Obligation.asset_id, Obligation.name)
+            .where(
+                Obligation.asset_id.in_(ids[start : start + CHUNK]), rules.blocking_clause(today)
+            )
+            .order_by(Obligation.asset_id, Obligation.id)
+        )
+        for asset_id, name in rows:
+            blocking.setdefault(asset_id, []).append(name)
+    stopped = [a.id for a in assets if a.status == AssetStatus.STOPPED and a.id not in blocking]
+    reasons = _last_stop_reasons(stopped) if stopped else {}
+    for asset in assets:
+        names = list(blocking.get(asset.id, []))
+        if _out_of_use_vessel(asset):
+            names.append(_("安全状况等级 5 级"))
+        if names and asset.status == AssetStatus.IN_SERVICE:
+            _set_status(asset, AssetStatus.STOPPED, _stop_reason(names), user_id)
+        elif (
+            not names
+            and asset.status == AssetStatus.STOPPED
+            and _stopped_by_inspection(reasons.get(asset.id))
+        ):
+            _set_status(asset, AssetStatus.IN_SERVICE, _("法定检验合格，恢复运行"), user_id)
 
 
 def _set_status(asset: Asset, to_status: str, reason: str, user_id: int | None) -> None:
@@ -600,21 +629,27 @@ def conclusions_for(obligation: Obligation) -> list[str]:
     return list(rules.CONCLUSIONS.get(obligation.conclusion_set, rules.CONCLUSIONS["general"]))
 
 
-def record_inspection(
-    scope: Scope,
+@dataclass
+class _Inspection:
+    """An inspection decided (every rule checked) before anything is written."""
+
+    values: dict  # the InspectionRecord's columns
+    passed: bool
+    governed: bool  # the vessel's safety grade sets the cycle
+    months: int | None
+
+
+def _decide(
     obligation: Obligation,
+    asset: Asset,
     data: Mapping,
+    today: dt.date,
     *,
+    method: str,
     user_id: int | None,
-    method: str = "form",
-    attachment=None,
-) -> InspectionRecord:
-    """Record an inspection (or check) against a duty and keep the duty and the asset's
-    run state current. `attachment` is an uploaded file (FileStorage) or a
-    (bytes, filename) pair: the certificate photo or PDF. Nothing is saved on error."""
-    asset = obligation.asset
-    _check_writable(scope, asset)
-    today = clock.today()
+) -> _Inspection:
+    """The record an inspection makes and what it means for the duty (raises
+    InspectionError). All rules but the report-number check, which needs the database."""
     if not obligation.active:
         raise InspectionError(None, _("该检验项目已停用。"))
     if method not in METHODS:
@@ -639,17 +674,6 @@ def record_inspection(
     if next_due is not None and next_due <= inspected_on:
         raise InspectionError("next_due", _("下次检验日期必须晚于检验日期。"))
     report_no = _text(data, "report_no", 100)
-    if report_no is not None:
-        duplicate = db.session.scalar(
-            select(InspectionRecord.id).where(
-                InspectionRecord.obligation_id == obligation.id,
-                InspectionRecord.report_no == report_no,
-            )
-        )
-        if duplicate is not None:
-            raise InspectionError(
-                "report_no", _("该检验项目已有报告编号为 %(no)s 的记录。", no=report_no)
-            )
     grade = _int(data, "safety_grade", 1, 5)
     governed = rules.grade_governs(obligation.kind, asset.special_code)
     effective_grade = grade if grade is not None else asset.vessel_grade
@@ -667,48 +691,145 @@ def record_inspection(
     if inspection_type is not None and inspection_type not in rules.INSPECTION_TYPES:
         raise InspectionError("inspection_type", _("请选择有效的检验类别。"))
     values = {
+        "org_id": asset.org_id,
+        "asset_id": asset.id,
+        "obligation_id": obligation.id,
+        "inspected_on": inspected_on,
+        "inspection_type": inspection_type,
+        "report_no": report_no,
+        "conclusion": conclusion,
+        "passed": passed,
+        "next_due": next_due,
+        "safety_grade": grade,
+        "checklist_results": data.get("checklist_results"),
         "agency": _text(data, "agency", 200),
         "problems": _text(data, "problems", 5000),
+        "method": method,
+        "user_id": user_id,
     }
+    return _Inspection(values, passed, governed, months)
+
+
+def _report_taken(report_no: str) -> InspectionError:
+    return InspectionError("report_no", _("该检验项目已有报告编号为 %(no)s 的记录。", no=report_no))
+
+
+def _move_duty(obligation: Obligation, asset: Asset, inspection: _Inspection) -> None:
+    """What a recorded inspection does to its duty (and a vessel's grade)."""
+    values = inspection.values
+    inspected_on, next_due, grade = (
+        values["inspected_on"],
+        values["next_due"],
+        values["safety_grade"],
+    )
+    # a back-filled older record is history: it does not move the duty
+    if obligation.last_done is None or inspected_on >= obligation.last_done:
+        obligation.last_done = inspected_on
+        obligation.failed = not inspection.passed
+        # a failure keeps the old date unless the report sets the re-inspection
+        if inspection.passed or next_due is not None:
+            obligation.next_due = next_due
+        if inspection.governed and grade is not None:
+            asset.vessel_grade = grade
+            if not obligation.customised:
+                obligation.interval_months = inspection.months
+
+
+def record_inspection(
+    scope: Scope,
+    obligation: Obligation,
+    data: Mapping,
+    *,
+    user_id: int | None,
+    method: str = "form",
+    attachment=None,
+) -> InspectionRecord:
+    """Record an inspection (or check) against a duty and keep the duty and the asset's
+    run state current. `attachment` is an uploaded file (FileStorage) or a
+    (bytes, filename) pair: the certificate photo or PDF. Nothing is saved on error."""
+    asset = obligation.asset
+    _check_writable(scope, asset)
+    today = clock.today()
+    inspection = _decide(obligation, asset, data, today, method=method, user_id=user_id)
+    report_no = inspection.values["report_no"]
+    if report_no is not None:
+        duplicate = db.session.scalar(
+            select(InspectionRecord.id).where(
+                InspectionRecord.obligation_id == obligation.id,
+                InspectionRecord.report_no == report_no,
+            )
+        )
+        if duplicate is not None:
+            raise _report_taken(report_no)
     try:
         with db.session.begin_nested():
-            record = InspectionRecord(
-                org_id=asset.org_id,
-                asset_id=asset.id,
-                obligation_id=obligation.id,
-                inspected_on=inspected_on,
-                inspection_type=inspection_type,
-                report_no=report_no,
-                conclusion=conclusion,
-                passed=passed,
-                next_due=next_due,
-                safety_grade=grade,
-                checklist_results=data.get("checklist_results"),
-                method=method,
-                user_id=user_id,
-                **values,
-            )
+            record = InspectionRecord(**inspection.values)
             db.session.add(record)
-            # a back-filled older record is history: it does not move the duty
-            if obligation.last_done is None or inspected_on >= obligation.last_done:
-                obligation.last_done = inspected_on
-                obligation.failed = not passed
-                # a failure keeps the old date unless the report sets the re-inspection
-                if passed or next_due is not None:
-                    obligation.next_due = next_due
-                if governed and grade is not None:
-                    asset.vessel_grade = grade
-                    if not obligation.customised:
-                        obligation.interval_months = months
+            _move_duty(obligation, asset, inspection)
             db.session.flush()
             if attachment is not None:
                 _attach(scope, asset, attachment, user_id, inspection_id=record.id)
             if obligation.statutory:
-                _refresh_run_state(asset, user_id, today)
+                _refresh_run_states([asset], user_id, today)
             db.session.flush()
     except _AttachmentRefused as exc:
         raise InspectionError("attachment", exc.message) from None
     return record
+
+
+def record_inspections(
+    scope: Scope,
+    entries: list[tuple[Obligation, Mapping]],
+    *,
+    user_id: int | None,
+    method: str = "import",
+) -> tuple[list[InspectionRecord], dict[int, InspectionError]]:
+    """`record_inspection` for many at once (the Excel import), set-based: the same
+    rules, one query for the report numbers already used, the records and duty
+    changes in one flush, the run states in a query per 500 assets. Entries are
+    applied in order, as one call each would. Returns the records and, by entry
+    index, the refused ones' errors; the accepted ones are written regardless."""
+    today = clock.today()
+    duty_ids = sorted({obligation.id for obligation, _ in entries})
+    taken: set[tuple[int, str]] = set()
+    for start in range(0, len(duty_ids), CHUNK):
+        rows = db.session.execute(
+            select(InspectionRecord.obligation_id, InspectionRecord.report_no).where(
+                InspectionRecord.obligation_id.in_(duty_ids[start : start + CHUNK]),
+                InspectionRecord.report_no.is_not(None),
+            )
+        )
+        taken.update((duty_id, report_no) for duty_id, report_no in rows)
+    refused: dict[int, InspectionError] = {}
+    records: list[InspectionRecord] = []
+    statutory: dict[int, Asset] = {}
+    for index, (obligation, data) in enumerate(entries):
+        asset = obligation.asset
+        try:
+            _check_writable(scope, asset)
+            inspection = _decide(obligation, asset, data, today, method=method, user_id=user_id)
+            report_no = inspection.values["report_no"]
+            if report_no is not None:
+                if (obligation.id, report_no) in taken:
+                    raise _report_taken(report_no)
+                taken.add((obligation.id, report_no))
+        except InspectionError as exc:
+            refused[index] = exc
+            continue
+        records.append(InspectionRecord(**inspection.values))
+        _move_duty(obligation, asset, inspection)
+        if obligation.statutory:
+            statutory[asset.id] = asset
+    # ids taken first: with them the flush sends one executemany, where SQLite would
+    # otherwise get an INSERT … RETURNING per record
+    ids = reserve_ids(db.session.connection(), InspectionRecord.__table__, len(records))
+    for record, record_id in zip(records, ids, strict=True):
+        record.id = record_id
+    db.session.add_all(records)
+    db.session.flush()
+    _refresh_run_states(list(statutory.values()), user_id, today)
+    db.session.flush()
+    return records, refused
 
 
 class _AttachmentRefused(Exception):
@@ -903,7 +1024,7 @@ def resolve_fault(scope: Scope, fault: Fault, data: Mapping, user_id: int | None
             _set_status(asset, AssetStatus.IN_SERVICE, _("故障已修复，恢复使用"), user_id)
             db.session.flush()
             # a repair does not cure a failed or overdue statutory inspection
-            _refresh_run_state(asset, user_id, clock.today())
+            _refresh_run_states([asset], user_id, clock.today())
             db.session.flush()
     return fault
 

@@ -142,3 +142,90 @@ def test_import_inspections_cli(app, tmp_path):
     out = app.test_cli_runner().invoke(args=["import-inspections", path, "--org", "wml"])
     assert out.exit_code == 1 and "本单位没有这个资产编号的设备" in out.output
     assert "拒绝 1" in out.output
+
+
+def _statements_while(fn) -> int:
+    from sqlalchemy import event
+
+    count = 0
+
+    def counted(*args, **kwargs):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+    return count
+
+
+def test_inspection_import_is_set_based_and_keeps_run_states(app, tmp_path):
+    """The same number of statements for 2 rows as for 12 (no query per row), and the
+    duties and run states end as the form would leave them: a failed lift stops."""
+    from asset_registry import clock
+    from asset_registry.assets.models import Asset, StatusChange
+
+    inspected = clock.today() - dt.timedelta(days=30)
+    counts = {}
+    for n in (2, 12):
+        p = unique_prefix()
+        lifts = [(f"{p}-L{i}", f"{i}号客梯", "电梯", "2020-01-01") for i in range(n)]
+        ledger = simple_ledger(
+            tmp_path / f"lifts{n}.xlsx", lifts, headers=("资产编号", "设备名称", "类别", "投用日期")
+        )
+        assert run("hcxf", ledger).new == n
+        rows = [
+            (
+                f"{p}-L{i}",
+                "定期检验（年度）",
+                inspected.isoformat(),
+                "山西省特检院",
+                f"{p}-R{i}",
+                "不符合要求" if i == 0 else "符合要求",
+                None,
+            )
+            for i in range(n)
+        ]
+        path = simple_ledger(tmp_path / f"records{n}.xlsx", rows, headers=HEADERS)
+        scope = scope_of("hcxf")
+        results = []
+
+        def run_it(path=path, scope=scope, results=results):
+            results.append(run_import(scope, scope.org_id, "inspections", path))
+            db.session.commit()
+
+        counts[n] = _statements_while(run_it)
+        assert (results[0].new, results[0].rejected, results[0].written) == (n, 0, True)
+        with use_scope(Scope.system()):
+            status = dict(
+                db.session.execute(
+                    select(Asset.asset_code, Asset.status).where(Asset.asset_code.like(f"{p}-%"))
+                ).all()
+            )
+            duties = {
+                code: (last_done, next_due, failed)
+                for code, last_done, next_due, failed in db.session.execute(
+                    select(
+                        Asset.asset_code,
+                        Obligation.last_done,
+                        Obligation.next_due,
+                        Obligation.failed,
+                    )
+                    .join(Asset, Asset.id == Obligation.asset_id)
+                    .where(Asset.asset_code.like(f"{p}-%"), Obligation.last_done.is_not(None))
+                )
+            }
+            stops = db.session.scalars(
+                select(StatusChange.reason)
+                .join(Asset, Asset.id == StatusChange.asset_id)
+                .where(Asset.asset_code == f"{p}-L0", StatusChange.to_status == "stopped")
+            ).all()
+        assert status[f"{p}-L0"] == "stopped" and len(stops) == 1
+        assert duties[f"{p}-L0"][0] == inspected and duties[f"{p}-L0"][2] is True
+        for i in range(1, n):
+            assert status[f"{p}-L{i}"] == "in_service"
+            next_year = inspected.replace(year=inspected.year + 1)
+            assert duties[f"{p}-L{i}"] == (inspected, next_year, False)
+    assert counts[12] == counts[2], counts
