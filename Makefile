@@ -36,5 +36,5 @@ clean:
 
 # Refresh the English catalogue after adding UI strings (the msgids are the Chinese texts).
 translations-update: $(BIN)/activate
-	$(BIN)/pybabel extract -F babel.cfg -k _l --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete

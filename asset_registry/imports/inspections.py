@@ -24,6 +24,7 @@ from ..inspections import rules
 from ..inspections.models import InspectionRecord, Obligation, ObligationKind
 from ..inspections.services import record_inspections
 from ..tenancy.scope import Scope, use_scope
+from .messages import N_
 from .reader import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
@@ -35,13 +36,13 @@ from .reader import (
 )
 from .services import ImportResult, Rejected, conclusion_choices, enum_choices, org_scope
 
-MSG_UNKNOWN_ASSET = "本单位没有这个资产编号的设备"
-MSG_UNKNOWN_KIND = "该设备没有这个检验项目（可选：{options}）"
-MSG_AMBIGUOUS = "该设备有多个检验项目（{options}），请在此列注明是哪一项"
-MSG_NO_DUTY = "该设备没有需要检验的项目"
-MSG_CONCLUSION = "检验结论不适用于该检验项目（可选：{options}）"
-MSG_REQUIRED = "必填项不能为空"
-MSG_CONFLICT = "该检验项目已有报告编号相同但内容不同的记录；导入不修改已有记录"
+MSG_UNKNOWN_ASSET = N_("本单位没有这个资产编号的设备")
+MSG_UNKNOWN_KIND = N_("该设备没有这个检验项目（可选：{options}）")
+MSG_AMBIGUOUS = N_("该设备有多个检验项目（{options}），请在此列注明是哪一项")
+MSG_NO_DUTY = N_("该设备没有需要检验的项目")
+MSG_CONCLUSION = N_("检验结论不适用于该检验项目（可选：{options}）")
+MSG_REQUIRED = N_("必填项不能为空")
+MSG_CONFLICT = N_("该检验项目已有报告编号相同但内容不同的记录；导入不修改已有记录")
 
 _FIELD_OF_ERROR = {
     "inspected_on": "inspected_on",

@@ -24,14 +24,15 @@ from ..bulk import release_memory
 from ..db_events import on_commit
 from ..extensions import db
 from ..tenancy.scope import Scope, use_scope
+from .messages import N_
 from .models import ImportJob, ImportStatus
 from .report import write_error_report
 from .services import ImportResult, estimate_rows, run_import
 
 log = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(minutes=10)
-MSG_CRASHED = "导入过程中出错，未写入任何数据。请稍后重新运行。"
-MSG_INTERRUPTED = "导入在运行中被中断（服务重启），未写入任何数据，已重新排队。"
+MSG_CRASHED = N_("导入过程中出错，未写入任何数据。请稍后重新运行。")
+MSG_INTERRUPTED = N_("导入在运行中被中断（服务重启），未写入任何数据，已重新排队。")
 
 _threads: dict[int, threading.Thread] = {}
 

@@ -33,6 +33,7 @@ from operator import itemgetter
 from typing import Any
 
 from .columns import Field, column_letter, field_map, fields_for, lookup_header, match_headers
+from .messages import N_
 from .values import (
     MSG_DATE_FUTURE,
     ValueProblem,
@@ -74,23 +75,25 @@ HEADER_SCAN_ROWS = 20
 # compress very well, and cannot hurt anyone.
 _RATIO_FLOOR = 1 * MB
 
-MSG_XLS = "这是旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入"
-MSG_ENCRYPTED = "文件设有打开密码，请在 Excel 中取消密码后再导入"
-MSG_NOT_LEDGER = "文件不是有效的 Excel (.xlsx) 或 CSV 文件"
-MSG_XLSB = "不支持 .xlsb 二进制工作簿，请在 Excel 中另存为 .xlsx 后再导入"
-MSG_CORRUPT_ZIP = "文件已损坏（zip 结构不完整），请重新保存后再导入"
-MSG_CORRUPT_SHEET = "文件内容已损坏，无法读取工作表，请在 Excel 中重新保存后再导入"
-MSG_BOMB = "文件解压后过大，疑似压缩炸弹，已拒绝"
-MSG_EMPTY = "文件是空的"
-MSG_ENCODING = "CSV 文件编码无法识别，请另存为 UTF-8 编码的 CSV 后再导入"
-MSG_NO_HEADER = "未找到表头：前 {n} 行中没有一行包含至少两个可识别的列名（如“资产编号”“设备名称”）"
-MSG_MISSING_COLUMNS = "缺少必需的列：{columns}（表头在第 {row} 行）"
-MSG_TOO_MANY_ROWS = "行数超过上限 {limit:,} 行，请拆分成多个文件后分批导入"
-MSG_REQUIRED = "必填项不能为空"
-MSG_COMMISSIONED_BEFORE_PURCHASE = "投用日期早于购置日期"
-MSG_NEXT_DUE_BEFORE_INSPECTION = "下次检验日期早于检验日期"
-MSG_DUPLICATE_CODE = "资产编号在文件中重复（与第 {row} 行相同）"
-MSG_TOO_LONG = "长度不能超过 {n} 个字符"
+MSG_XLS = N_("这是旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
+MSG_ENCRYPTED = N_("文件设有打开密码，请在 Excel 中取消密码后再导入")
+MSG_NOT_LEDGER = N_("文件不是有效的 Excel (.xlsx) 或 CSV 文件")
+MSG_XLSB = N_("不支持 .xlsb 二进制工作簿，请在 Excel 中另存为 .xlsx 后再导入")
+MSG_CORRUPT_ZIP = N_("文件已损坏（zip 结构不完整），请重新保存后再导入")
+MSG_CORRUPT_SHEET = N_("文件内容已损坏，无法读取工作表，请在 Excel 中重新保存后再导入")
+MSG_BOMB = N_("文件解压后过大，疑似压缩炸弹，已拒绝")
+MSG_EMPTY = N_("文件是空的")
+MSG_ENCODING = N_("CSV 文件编码无法识别，请另存为 UTF-8 编码的 CSV 后再导入")
+MSG_NO_HEADER = N_(
+    "未找到表头：前 {n} 行中没有一行包含至少两个可识别的列名（如“资产编号”“设备名称”）"
+)
+MSG_MISSING_COLUMNS = N_("缺少必需的列：{columns}（表头在第 {row} 行）")
+MSG_TOO_MANY_ROWS = N_("行数超过上限 {limit:,} 行，请拆分成多个文件后分批导入")
+MSG_REQUIRED = N_("必填项不能为空")
+MSG_COMMISSIONED_BEFORE_PURCHASE = N_("投用日期早于购置日期")
+MSG_NEXT_DUE_BEFORE_INSPECTION = N_("下次检验日期早于检验日期")
+MSG_DUPLICATE_CODE = N_("资产编号在文件中重复（与第 {row} 行相同）")
+MSG_TOO_LONG = N_("长度不能超过 {n} 个字符")
 _CENT = Decimal("0.01")
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -36,6 +36,7 @@ from ..inspections.models import Obligation
 from ..inspections.services import AssetFacts, DefaultDuties, duty_audit, duty_insert
 from ..tenancy.scope import Scope, ScopeViolation, use_scope
 from .columns import ASSET_FIELDS, fields_for
+from .messages import N_
 from .reader import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
@@ -50,7 +51,7 @@ from .values import normalise_text
 
 BATCH_SIZE = 2_000
 PREVIEW_CHANGES = 20
-MSG_UNKNOWN_CATEGORY = "类别不存在（请填写系统中的类别名称或编码）"
+MSG_UNKNOWN_CATEGORY = N_("类别不存在（请填写系统中的类别名称或编码）")
 
 # Non-null columns: a blank cell keeps the current value (a new asset gets the default).
 _NON_NULL_DEFAULTS = {

@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from .messages import N_
+
 __all__ = [
     "ValueProblem",
     "build_enum_lookup",
@@ -37,18 +39,19 @@ __all__ = [
 ]
 
 # Messages (exported so callers and tests compare against one spelling).
-MSG_DATE = "日期格式无法识别"
-MSG_DATE_INVALID = "日期不存在"
-MSG_DATE_FUTURE = "不能是未来日期"
-MSG_DATE_YEAR_ONLY = "日期缺少月份"
-MSG_DATE_AMBIGUOUS = "日期含义不明确（可能是 1 月或 10 月），请写成 2015-01 或 2015-10"
-MSG_NUMBER = "应为数字"
-MSG_INTEGER = "应为整数"
-MSG_MONEY = "应为金额数字"
-MSG_MONEY_TOO_LARGE = "金额过大"
-MSG_NEGATIVE = "不能为负数"
-MSG_BOOL = "应为“是”或“否”"
-MSG_PRECISION = "超过 15 位的数字已被 Excel 截断，请将该列设为文本格式后重新填写"
+MSG_DATE = N_("日期格式无法识别")
+MSG_DATE_INVALID = N_("日期不存在")
+MSG_DATE_FUTURE = N_("不能是未来日期")
+MSG_DATE_YEAR_ONLY = N_("日期缺少月份")
+MSG_DATE_AMBIGUOUS = N_("日期含义不明确（可能是 1 月或 10 月），请写成 2015-01 或 2015-10")
+MSG_NUMBER = N_("应为数字")
+MSG_INTEGER = N_("应为整数")
+MSG_MONEY = N_("应为金额数字")
+MSG_MONEY_TOO_LARGE = N_("金额过大")
+MSG_NEGATIVE = N_("不能为负数")
+MSG_BOOL = N_("应为“是”或“否”")
+MSG_NOT_A_CHOICE = N_("不是可选值（可选：{options}）")
+MSG_PRECISION = N_("超过 15 位的数字已被 Excel 截断，请将该列设为文本格式后重新填写")
 
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -472,7 +475,7 @@ def build_enum_lookup(
 def enum_message(choices: Mapping[str, tuple[str, str]]) -> str:
     """ "不是可选值（可选：在用、闲置…）"."""
     labels = "、".join(str(labels[0]) for labels in choices.values())
-    return f"不是可选值（可选：{labels}）"
+    return MSG_NOT_A_CHOICE.format(options=labels)
 
 
 def parse_enum(

@@ -30,6 +30,7 @@ from ..web import MANAGERS, current_scope, login_required, roles_required
 from . import jobs
 from .export import export_assets, export_due
 from .forms import CommitForm, UploadForm
+from .messages import shown
 from .models import ImportJob, ImportKind, ImportStatus
 from .reader import UnusableFile, sniff_file
 from .template import template_bytes
@@ -92,6 +93,11 @@ def _max_bytes() -> int:
     return current_app.config["IMPORT_MAX_BYTES"]
 
 
+@bp.app_template_filter("import_message")
+def import_message(message: str | None) -> str:
+    return shown(message)
+
+
 @bp.get("/<int:job_id>")
 @roles_required(*MANAGERS)
 def show(job_id: int):
@@ -117,7 +123,7 @@ def progress(job_id: int):
         "rows_total": job.rows_total,
         "percent": job.percent,
         "finished": job.finished,
-        "message": job.message,
+        "message": shown(job.message),
     }
 
 

@@ -288,3 +288,39 @@ def test_a_crash_inside_the_import_is_a_message_not_a_500(app, login, tmp_path, 
     page = client.get(f"/imports/{job_id}").get_data(as_text=True)
     assert "导入过程中出错，未写入任何数据" in page and "重新运行" in page
     assert assets_like(p) == {}
+
+
+def test_row_errors_read_in_the_users_language(app, login, tmp_path):
+    """Stored in Chinese (the error report keeps them so); shown in English, with the
+    row number or limit they carry, to a user who chose English."""
+    p = unique_prefix()
+    client = login("rmyy")
+    job_id = job_id_of(upload(client, messy_ledger(tmp_path / "台账.xlsx", p, bad=True)))
+    chinese = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "不能是未来日期" in chinese and "资产编号在文件中重复（与第 4 行相同）" in chinese
+    client.post("/lang/en", {})
+    english = client.get(f"/imports/{job_id}").get_data(as_text=True)
+    assert "Must not be a future date" in english
+    assert "Asset code repeated in the file (same as row 4)" in english
+    assert "The commissioning date is before the purchase date" in english
+    assert "Unknown category (use a category name or code from the system)" in english
+    assert "不能是未来日期" not in english and "与第 4 行相同" not in english
+    # the job's stored summary is unchanged: Chinese, as the error report writes it
+    assert any(e["message"] == "不能是未来日期" for e in get_job(job_id).summary["errors"])
+    client.post("/lang/zh_Hans_CN", {})
+
+
+def test_unknown_messages_are_shown_as_they_are(app):
+    from flask_babel import force_locale
+
+    from asset_registry.imports.messages import shown
+
+    with app.test_request_context(), force_locale("en"):
+        assert shown("长度不能超过 30 个字符") == "At most 30 characters"
+        assert shown("行数超过上限 200,000 行，请拆分成多个文件后分批导入").startswith(
+            "More than 200,000 rows"
+        )
+        assert shown("某个没有登记的提示") == "某个没有登记的提示"
+        assert shown(None) == ""
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert shown("长度不能超过 30 个字符") == "长度不能超过 30 个字符"
