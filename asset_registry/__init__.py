@@ -25,6 +25,7 @@ DOMAINS = (
     "alerts",
     "imports",
     "reports",
+    "api",
 )
 
 

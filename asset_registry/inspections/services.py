@@ -42,7 +42,7 @@ from . import rules
 from .models import Fault, FaultSeverity, InspectionRecord, Obligation, ObligationKind
 
 CHUNK = 500
-METHODS = ("form", "scan", "import")
+METHODS = ("form", "scan", "import", "api")
 DUE_WINDOWS = (30, 60, 90)
 # A stop written by this module starts with this mark, so a passing inspection
 # restarts only what an inspection stopped (not a manager's own decision).

@@ -1,0 +1,281 @@
+"""/api/v1: JSON for other tools, authenticated by bearer token. The token's membership
+gives the scope, so every query here is filtered exactly as the same user's pages are;
+a foreign object is a 404. Session cookies are ignored (and so CSRF does not apply)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from .. import clock
+from ..alerts.services import inbox_query
+from ..assets.models import Asset
+from ..assets.services import AssetFilters, asset_page, get_asset
+from ..audit import hooks as audit_hooks
+from ..extensions import csrf, db
+from ..inspections.models import Obligation
+from ..inspections.services import (
+    DUE_WINDOWS,
+    InspectionError,
+    compliance_by_asset,
+    due_list,
+    record_inspection,
+)
+from ..labels.services import scan_url
+from ..pagination import paginate
+from ..tenancy.scope import scoped_get_or_404, set_scope
+from ..tenancy.services import scope_for
+from ..web import EDITORS, client_address
+from .openapi import document
+from .services import membership_for_token
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+MAX_PER_PAGE = 200
+
+
+def _json_value(value):
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def _error(status: int, code: str, message: str, **headers):
+    response = jsonify({"error": code, "message": message})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    membership = membership_for_token(token)
+    if membership is None:
+        return _error(
+            401,
+            "invalid_token",
+            "A valid bearer token is required (Authorization: Bearer <token>).",
+            **{"WWW-Authenticate": 'Bearer realm="asset-registry"'},
+        )
+    g.membership = membership
+    g.scope = scope_for(membership)
+    set_scope(g.scope)
+    audit_hooks.set_actor(db.session(), membership.user_id, client_address())
+    return None
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return _error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or "")
+
+
+def _page_args() -> tuple[int, int]:
+    def number(name: str, default: int) -> int:
+        try:
+            return int(request.args.get(name, default))
+        except (TypeError, ValueError):
+            return default
+
+    return max(1, number("page", 1)), min(MAX_PER_PAGE, max(1, number("per_page", 50)))
+
+
+def asset_json(asset: Asset, compliance: str | None = None) -> dict:
+    category = asset.category
+    return {
+        "id": asset.id,
+        "asset_code": asset.asset_code,
+        "name": asset.name,
+        "org_id": asset.org_id,
+        "organisation": asset.organisation.name if asset.organisation else None,
+        "category": {"id": category.id, "code": category.code, "name": category.name}
+        if category
+        else None,
+        **{
+            column: _json_value(getattr(asset, column))
+            for column in (
+                "model",
+                "manufacturer",
+                "serial_no",
+                "department",
+                "location",
+                "purchase_date",
+                "commissioned_on",
+                "design_life_years",
+                "accounting_life_years",
+                "design_life_end",
+                "original_value",
+                "funding_source",
+                "status",
+                "is_special",
+                "special_code",
+                "equipment_code",
+                "registration_no",
+                "device_class",
+                "permit_no",
+            )
+        },
+        "compliance": compliance,
+        "scan_url": scan_url(asset.qr_token),
+    }
+
+
+def obligation_json(obligation: Obligation) -> dict:
+    return {
+        "id": obligation.id,
+        "asset_id": obligation.asset_id,
+        "kind": obligation.kind,
+        "name": obligation.name,
+        "statutory": obligation.statutory,
+        "interval_months": obligation.interval_months,
+        "interval_days": obligation.interval_days,
+        "last_done": _json_value(obligation.last_done),
+        "next_due": _json_value(obligation.next_due),
+        "failed": obligation.failed,
+        "active": obligation.active,
+    }
+
+
+def _listing(items: list, page: int, per_page: int, total: int, **extra) -> dict:
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "pages": max(1, -(-total // per_page)),
+        **extra,
+    }
+
+
+@bp.get("/assets")
+def assets():
+    page, per_page = _page_args()
+    result = asset_page(g.scope, AssetFilters.from_args(request.args), page, per_page)
+    states = compliance_by_asset(g.scope, [a.id for a in result.items], clock.today())
+    return _listing(
+        [asset_json(a, states.get(a.id)) for a in result.items],
+        result.page,
+        per_page,
+        result.total,
+        total_is_lower_bound=result.capped,
+    )
+
+
+@bp.get("/assets/<int:asset_id>")
+def asset(asset_id: int):
+    found = get_asset(g.scope, asset_id)
+    if found is None:
+        return _error(404, "not_found", "No such asset.")
+    state = compliance_by_asset(g.scope, [found.id], clock.today()).get(found.id)
+    obligations = db.session.scalars(
+        select(Obligation)
+        .where(Obligation.asset_id == found.id)
+        .order_by(Obligation.next_due, Obligation.id)
+    ).all()
+    return {**asset_json(found, state), "obligations": [obligation_json(o) for o in obligations]}
+
+
+@bp.get("/obligations/due")
+def obligations_due():
+    try:
+        days = int(request.args.get("days", 30))
+    except ValueError:
+        days = 30
+    days = days if days in DUE_WINDOWS else 30
+    page, per_page = _page_args()
+    listed = paginate(due_list(g.scope, clock.today(), days), {"page": page}, per_page)
+    return _listing(
+        [
+            {**obligation_json(o), "asset_code": o.asset.asset_code, "asset_name": o.asset.name}
+            for o in listed.items
+        ],
+        listed.page,
+        per_page,
+        listed.total,
+        days=days,
+    )
+
+
+@bp.get("/alerts")
+def alerts():
+    page, per_page = _page_args()
+    status = request.args.get("status", "active")
+    listed = paginate(
+        inbox_query(g.scope, rule=request.args.get("rule"), status=status),
+        {"page": page},
+        per_page,
+        scalars=False,
+    )
+    return _listing(
+        [
+            {
+                "id": alert.id,
+                "org_id": alert.org_id,
+                "organisation": org_name,
+                "asset_id": alert.asset_id,
+                "asset_code": code,
+                "asset_name": name,
+                "rule": alert.rule,
+                "due_date": _json_value(alert.due_date),
+                "status": alert.status,
+                "stage": alert.stage,
+            }
+            for alert, code, name, org_name in listed.items
+        ],
+        listed.page,
+        per_page,
+        listed.total,
+    )
+
+
+@bp.post("/obligations/<int:obligation_id>/inspections")
+def record(obligation_id: int):
+    if g.scope.role not in EDITORS:
+        return _error(403, "forbidden", "This token's role cannot record inspections.")
+    obligation = scoped_get_or_404(Obligation, obligation_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _error(400, "bad_request", "Send a JSON object.")
+    fields = (
+        "inspected_on",
+        "conclusion",
+        "report_no",
+        "agency",
+        "next_due",
+        "problems",
+        "inspection_type",
+        "safety_grade",
+    )
+    values = {k: "" if data.get(k) is None else str(data[k]) for k in fields}
+    try:
+        made = record_inspection(
+            g.scope, obligation, values, user_id=g.membership.user_id, method="api"
+        )
+    except InspectionError as exc:
+        response = jsonify({"error": "invalid", "field": exc.field, "message": str(exc.message)})
+        response.status_code = 422
+        return response
+    return (
+        {
+            "id": made.id,
+            "obligation": obligation_json(obligation),
+            "passed": made.passed,
+            "next_due": _json_value(made.next_due),
+        },
+        201,
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return document(current_app.config["BASE_URL"])
