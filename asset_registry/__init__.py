@@ -87,8 +87,9 @@ def create_app(config: object | str | None = None) -> Flask:
 
     for name in DOMAINS:
         views = _optional(f"{__name__}.{name}.views")
-        if views is not None:
-            app.register_blueprint(views.bp)
+        if views is not None:  # a domain with more than one blueprint lists them
+            for blueprint in getattr(views, "blueprints", (views.bp,)):
+                app.register_blueprint(blueprint)
         cli_module = _optional(f"{__name__}.{name}.cli")
         if cli_module is not None:
             cli_module.register_cli(app)

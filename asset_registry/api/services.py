@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
@@ -39,9 +40,12 @@ def issue_token(scope: Scope, membership: Membership, name: str) -> tuple[ApiTok
     return row, token
 
 
-def revoke_token(scope: Scope, token_id: int) -> ApiToken | None:
+def revoke_token(scope: Scope, token_id: int, *, user_id: int | None = None) -> ApiToken | None:
+    """Revoke a token the scope sees (with `user_id`: only if it is that user's)."""
     row = db.session.scalars(select(ApiToken).where(ApiToken.id == token_id)).one_or_none()
     if row is None or not scope.contains_org(row.org_id):
+        return None
+    if user_id is not None and row.membership.user_id != user_id:
         return None
     if row.revoked_at is None:
         row.revoked_at = clock.utcnow_naive()
@@ -74,3 +78,14 @@ def membership_for_token(token: str | None) -> Membership | None:
         table = ApiToken.__table__
         db.session.execute(update(table).where(table.c.id == row.id).values(last_used_at=now))
     return membership
+
+
+def tokens_visible(scope: Scope, user_id: int, *, manager: bool) -> list[ApiToken]:
+    """The tokens a user may see: their own, and a manager every token in the scope."""
+    stmt = select(ApiToken).join(Membership, Membership.id == ApiToken.membership_id)
+    if not manager:
+        stmt = stmt.where(Membership.user_id == user_id)
+    stmt = stmt.options(selectinload(ApiToken.membership).selectinload(Membership.user))
+    return list(
+        db.session.scalars(stmt.order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc()))
+    )

@@ -7,7 +7,20 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -29,12 +42,15 @@ from ..labels.services import scan_url
 from ..pagination import paginate
 from ..tenancy.scope import scoped_get_or_404, set_scope
 from ..tenancy.services import scope_for
-from ..web import EDITORS, client_address
+from ..web import EDITORS, MANAGERS, client_address, login_required
 from .openapi import document
-from .services import membership_for_token
+from .services import issue_token, membership_for_token, revoke_token, tokens_visible
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+# the signed-in pages where users issue and revoke their tokens
+pages = Blueprint("api_tokens", __name__, url_prefix="/api-tokens")
+blueprints = (bp, pages)
 
 MAX_PER_PAGE = 200
 
@@ -279,3 +295,47 @@ def record(obligation_id: int):
 @bp.get("/openapi.json")
 def openapi():
     return document(current_app.config["BASE_URL"])
+
+
+# --- token pages ----------------------------------------------------------------------
+
+
+def _is_manager() -> bool:
+    return g.scope.role in MANAGERS
+
+
+@pages.get("/")
+@login_required
+def tokens():
+    return render_template(
+        "api/tokens.html",
+        tokens=tokens_visible(g.scope, current_user.id, manager=_is_manager()),
+        new_token=None,
+    )
+
+
+@pages.post("/")
+@login_required
+def create_token():
+    name = (request.form.get("name") or "").strip()
+    if not name:
+        flash(_("请填写令牌用途，例如“巡检系统”。"), "danger")
+        return redirect(url_for("api_tokens.tokens"))
+    row, token = issue_token(g.scope, g.membership, name)
+    # shown on this response only: the database keeps its SHA-256
+    return render_template(
+        "api/tokens.html",
+        tokens=tokens_visible(g.scope, current_user.id, manager=_is_manager()),
+        new_token=token,
+        new_row=row,
+    )
+
+
+@pages.post("/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    row = revoke_token(g.scope, token_id, user_id=None if _is_manager() else current_user.id)
+    if row is None:
+        abort(404)
+    flash(_("令牌“%(name)s”已吊销。", name=row.name), "success")
+    return redirect(url_for("api_tokens.tokens"))

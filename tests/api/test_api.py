@@ -209,3 +209,42 @@ def test_token_cli_create_list_revoke(app):
     assert runner.invoke(args=["api-token", "revoke", str(token_id)]).exit_code == 0
     assert services.membership_for_token(token) is None
     assert runner.invoke(args=["api-token", "create", "nobody"]).exit_code != 0
+
+
+def _created_token(page: str) -> str:
+    import re
+
+    found = re.search(r'id="new-token-value">(ar_[^<]+)<', page)
+    assert found, "the new token is shown once"
+    return found[1]
+
+
+def test_a_manager_issues_and_revokes_a_token_in_the_browser_pages(app, login, client):
+    manager = login("rmyy")
+    assert manager.post("/api-tokens/", {"name": ""}).status_code == 302  # a purpose is asked
+    page = manager.post("/api-tokens/", {"name": "巡检平台"}).get_data(as_text=True)
+    token = _created_token(page)
+    assert get(client, "/api/v1/assets?per_page=1", token).status_code == 200
+    listing = manager.get("/api-tokens/").get_data(as_text=True)
+    assert "巡检平台" in listing and token[:12] in listing and token not in listing
+    with use_scope(Scope.system()):
+        token_id = db.session.scalar(
+            select(services.ApiToken.id).where(
+                services.ApiToken.token_hash == services._digest(token)
+            )
+        )
+    # another institution neither sees nor revokes it
+    other = login("hcxf")
+    assert token[:12] not in other.get("/api-tokens/").get_data(as_text=True)
+    assert other.post(f"/api-tokens/{token_id}/revoke", {}).status_code == 404
+    assert get(client, "/api/v1/assets?per_page=1", token).status_code == 200
+    # staff of the same institution see only their own tokens, and cannot revoke this one
+    staff = login("rmyy_xj")
+    assert token[:12] not in staff.get("/api-tokens/").get_data(as_text=True)
+    assert staff.post(f"/api-tokens/{token_id}/revoke", {}).status_code == 404
+    own = _created_token(staff.post("/api-tokens/", {"name": "我的脚本"}).get_data(as_text=True))
+    assert own[:12] in staff.get("/api-tokens/").get_data(as_text=True)
+    # the manager revokes: the token answers 401 from then on
+    assert manager.post(f"/api-tokens/{token_id}/revoke", {}).status_code == 302
+    assert get(client, "/api/v1/assets?per_page=1", token).status_code == 401
+    assert "已吊销" in manager.get("/api-tokens/").get_data(as_text=True)
