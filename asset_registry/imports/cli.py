@@ -1,6 +1,7 @@
-"""`flask import-assets FILE --org CODE [--dry-run] [--valid-only] [--report OUT.xlsx]`
-and `flask import-inspections …`. Exit 0: everything went in; 1: rows rejected;
-2: the file (or the organisation) is unusable."""
+"""`flask import-assets FILE --org CODE [--dry-run] [--valid-only] [--report OUT.xlsx]`,
+`flask import-inspections …` and `flask import-plan-items FILE --org CODE --plan ID …`.
+Exit 0: everything went in; 1: rows rejected; 2: the file (or the organisation or the
+plan) is unusable."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from .report import write_error_report
 from .services import run_import
 
 
-def _run(kind: str, path: str, org_code: str, dry_run: bool, valid_only: bool, report):
+def _run(kind: str, path: str, org_code: str, dry_run: bool, valid_only: bool, report, **extra):
     with use_scope(Scope.system()):
         org_id = db.session.scalars(
             select(Organisation.id).where(Organisation.code == org_code)
@@ -36,6 +37,7 @@ def _run(kind: str, path: str, org_code: str, dry_run: bool, valid_only: bool, r
             valid_only=valid_only,
             max_bytes=current_app.config["IMPORT_MAX_BYTES"],
             max_rows=current_app.config["IMPORT_MAX_ROWS"],
+            **extra,
         )
         if result.written:
             db.session.commit()
@@ -65,6 +67,17 @@ def _command(app: Flask, name: str, kind: str, help_text: str) -> None:
 def register_cli(app: Flask) -> None:
     _command(app, "import-assets", "assets", "Import an asset ledger (.xlsx or CSV).")
     _command(app, "import-inspections", "inspections", "Import inspection records.")
+
+    @app.cli.command("import-plan-items")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--org", "org_code", required=True, help="organisation code, e.g. rmyy")
+    @click.option("--plan", "plan_id", required=True, type=int, help="renewal plan id (editable)")
+    @click.option("--dry-run", is_flag=True, help="check and count, write nothing")
+    @click.option("--valid-only", is_flag=True, help="import the valid rows, skip rejected ones")
+    @click.option("--report", type=click.Path(dir_okay=False), help="error report .xlsx")
+    def plan_items_command(path, org_code, plan_id, dry_run, valid_only, report):
+        """Import the items of a renewal plan (更新计划明细)."""
+        _run("plan_items", path, org_code, dry_run, valid_only, report, plan_id=plan_id)
 
     @app.cli.command("import-jobs-requeue")
     def requeue_command():

@@ -22,6 +22,7 @@ __all__ = [
     "ASSET_FIELDS",
     "FIELDS",
     "INSPECTION_FIELDS",
+    "PLAN_ITEM_FIELDS",
     "KINDS",
     "Field",
     "HeaderMatch",
@@ -512,7 +513,107 @@ INSPECTION_FIELDS: tuple[Field, ...] = (
     ),
 )
 
-FIELDS: dict[str, tuple[Field, ...]] = {"assets": ASSET_FIELDS, "inspections": INSPECTION_FIELDS}
+# 更新计划明细: the items of one renewal plan (a draft or returned plan of the organisation).
+PLAN_ITEM_FIELDS: tuple[Field, ...] = (
+    Field(
+        "equipment_name",
+        "拟购设备名称",
+        "Equipment to buy",
+        required=True,
+        max_length=200,
+        synonyms=("拟购设备名称", "拟购设备", "更新设备名称", "设备名称", "名称", "equipment"),
+        example="64排CT",
+    ),
+    Field(
+        "specification",
+        "规格型号",
+        "Specification",
+        max_length=500,
+        synonyms=("规格型号", "规格", "型号", "主要参数", "specification", "model"),
+        example="64排及以上",
+    ),
+    Field(
+        "quantity",
+        "数量",
+        "Quantity",
+        type="int",
+        synonyms=("数量", "台数", "台（套）数", "数量（台）", "quantity", "qty"),
+        example=1,
+    ),
+    Field(
+        "unit_price",
+        "单价（元）",
+        "Unit price (CNY)",
+        type="money",
+        required=True,
+        synonyms=("单价", "预算单价", "单价（元）", "单价(元)", "unit price", "price"),
+        example=6_800_000,
+    ),
+    Field(
+        "funding_source",
+        "资金来源",
+        "Funding source",
+        type="enum",
+        max_length=30,
+        synonyms=("资金来源", "资金渠道", "funding source", "funding"),
+        hint_zh="整项投资的资金来源；一项设备有多个资金来源时导入后在计划页面拆分",
+    ),
+    Field(
+        "replaced_asset_code",
+        "被替换资产编号",
+        "Replaced asset code",
+        max_length=64,
+        synonyms=(
+            "被替换资产编号",
+            "被替换设备编号",
+            "拟淘汰设备编号",
+            "原设备编号",
+            "原资产编号",
+            "replaced asset code",
+            "replaces",
+        ),
+        hint_zh="以旧换新时填写被替换设备的资产编号；新增设备留空",
+        example="ZY-2015-0001",
+    ),
+    Field(
+        "reasons",
+        "更新理由",
+        "Reasons",
+        max_length=200,
+        synonyms=("更新理由", "更新原因", "理由", "reasons", "reason"),
+        hint_zh="可填多项，用顿号分隔：超过设计使用年限、检验不合格、能效低于标准、技术落后、能力不足、故障频繁",
+        example="超过设计使用年限、故障频繁",
+    ),
+    Field(
+        "planned_quarter",
+        "计划完成时间",
+        "Planned quarter",
+        max_length=20,
+        synonyms=("计划完成时间", "计划完成季度", "计划季度", "完成时间", "planned quarter"),
+        hint_zh="某年某季度，如 2025Q3 或 2025年第3季度",
+        example="2025Q3",
+    ),
+    Field(
+        "energy_saved_kwh",
+        "预计年节电量（kWh）",
+        "Energy saved per year (kWh)",
+        type="decimal",
+        synonyms=("预计年节电量", "年节电量", "节电量", "energy saved"),
+    ),
+    Field(
+        "capacity_effect",
+        "预期效果",
+        "Expected effect",
+        max_length=500,
+        synonyms=("预期效果", "产能效果", "效果", "expected effect"),
+    ),
+)
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "assets": ASSET_FIELDS,
+    "inspections": INSPECTION_FIELDS,
+    "plan_items": PLAN_ITEM_FIELDS,
+}
 KINDS = tuple(FIELDS)
 
 

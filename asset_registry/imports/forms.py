@@ -8,6 +8,8 @@ from .models import ImportKind
 
 class UploadForm(FlaskForm):
     kind = SelectField(_l("导入内容"), choices=ImportKind.choices, default=ImportKind.ASSETS)
+    # the view offers the organisation's editable plans; needed for plan items only
+    plan_id = SelectField(_l("导入到更新计划"), choices=[], validate_choice=False)
     file = FileField(
         _l("Excel 或 CSV 文件"),
         validators=[FileRequired(_l("请选择要导入的文件"))],

@@ -182,13 +182,8 @@ def import_inspection_records(
             existing[key] = None  # a second identical row in the file is not new again
             result.new += 1
     except UnusableFile as exc:
-        result.unusable = exc.message
-        result.new = result.unchanged = result.rejected = 0
-        result.rejected_rows.clear()
-        return result
-    result.skipped_blank, result.skipped_total = reader.skipped_blank, reader.skipped_total
-    if progress is not None:
-        progress(reader.data_rows)
+        return result.refuse(exc.message)
+    result.read_through(reader, progress)
     if dry_run or (result.rejected and not valid_only) or not planned:
         return result
     _write(target, planned, result, result.header, valid_only)

@@ -25,7 +25,7 @@ from ..db_events import on_commit
 from ..extensions import db
 from ..tenancy.scope import Scope, use_scope
 from .messages import N_
-from .models import ImportJob, ImportStatus
+from .models import ImportJob, ImportKind, ImportStatus
 from .report import write_error_report
 from .services import ImportResult, estimate_rows, run_import
 
@@ -89,6 +89,8 @@ def execute(job: ImportJob, scope: Scope | None = None) -> ImportResult:
         "max_bytes": current_app.config["IMPORT_MAX_BYTES"],
         "max_rows": current_app.config["IMPORT_MAX_ROWS"],
     }
+    if job.kind == ImportKind.PLAN_ITEMS:
+        options["plan_id"] = job.plan_id
     if job.background:
         job_id = job.id
         options["progress"] = lambda n: _set_progress(job_id, n)

@@ -33,10 +33,15 @@ class ImportStatus(LabelledEnum):
 class ImportKind(LabelledEnum):
     ASSETS = "assets"
     INSPECTIONS = "inspections"
+    PLAN_ITEMS = "plan_items"
 
     @classmethod
     def labels(cls) -> dict:
-        return {"assets": _l("设备台账"), "inspections": _l("检验记录")}
+        return {
+            "assets": _l("设备台账"),
+            "inspections": _l("检验记录"),
+            "plan_items": _l("更新计划明细"),
+        }
 
 
 class ImportJob(TenantOwned, db.Model):
@@ -72,6 +77,8 @@ class ImportJob(TenantOwned, db.Model):
     summary: Mapped[dict | None] = mapped_column(JSON)
     error_report_path: Mapped[str | None] = mapped_column(String(500))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # plan items go into this renewal plan
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("renewal_plan.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
     started_at: Mapped[dt.datetime | None]
     heartbeat_at: Mapped[dt.datetime | None]

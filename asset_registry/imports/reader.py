@@ -489,7 +489,10 @@ class LedgerReader:
             def pick(cells: list) -> tuple:
                 return (cells[only],)
 
-        code_col = header.key_columns["asset_code"][0]  # required: the header has it
+        # the kind's first required column (the asset code; a plan item's name): a
+        # data row has it, a blank or 合计 row does not
+        anchor = next(f.key for f in fields_for(self.kind) if f.required)
+        code_col = header.key_columns[anchor][0]  # required: the header has it
         fill = self._merged_fill(sheet, header_number, col_offset) if sheet is not None else {}
         captured: dict[tuple[int, int], Any] = {}
         max_rows = self.max_rows
@@ -675,6 +678,7 @@ _NEUTRALISED = ("'=", "'+", "'-", "'@")
 _IDENTIFIERS = frozenset(
     {
         "asset_code",
+        "replaced_asset_code",
         "serial_no",
         "equipment_code",
         "registration_no",

@@ -111,6 +111,8 @@ def conclusion_choices() -> dict[str, tuple[str, str]]:
 def choices_for(kind: str) -> dict[str, dict[str, tuple[str, str]]]:
     if kind == "assets":
         return {"status": enum_choices(AssetStatus), "funding_source": enum_choices(FundingSource)}
+    if kind == "plan_items":
+        return {"funding_source": enum_choices(FundingSource)}
     from ..inspections.models import ObligationKind
 
     return {"conclusion": conclusion_choices(), "obligation_kind": enum_choices(ObligationKind)}
@@ -202,6 +204,20 @@ class ImportResult:
     rejected_rows: list[Rejected] = field(default_factory=list)
     new_ids: list[int] = field(default_factory=list)
     obligations_created: int | None = None
+
+    def refuse(self, message: str) -> ImportResult:
+        """The whole file is unusable: nothing counted, nothing written."""
+        self.unusable = message
+        self.new = self.changed = self.unchanged = self.rejected = 0
+        self.rejected_rows.clear()
+        self.changes.clear()
+        return self
+
+    def read_through(self, reader, progress: Callable[[int], None] | None) -> None:
+        """The reader is done: keep its skip counts, report the last progress."""
+        self.skipped_blank, self.skipped_total = reader.skipped_blank, reader.skipped_total
+        if progress is not None:
+            progress(reader.data_rows)
 
     @property
     def skipped(self) -> int:
@@ -509,14 +525,8 @@ def import_assets(
         if known:
             _classify_known(result, plan, classifier, known, target, choices)
     except UnusableFile as exc:
-        result.unusable = exc.message
-        result.new = result.changed = result.unchanged = result.rejected = 0
-        result.rejected_rows.clear()
-        result.changes.clear()
-        return result
-    result.skipped_blank, result.skipped_total = reader.skipped_blank, reader.skipped_total
-    if progress is not None:
-        progress(reader.data_rows)
+        return result.refuse(exc.message)
+    result.read_through(reader, progress)
     if dry_run or (result.rejected and not valid_only):
         return result
     del parser, classifier, existing, reader  # free the read side before writing
@@ -726,9 +736,17 @@ def import_inspections(scope: Scope, org_id: int, source: Any, **options) -> Imp
     return import_inspection_records(scope, org_id, source, **options)
 
 
+def import_plan_items(scope: Scope, org_id: int, source: Any, **options) -> ImportResult:
+    """Items of the renewal plan `plan_id`; the same options as the others."""
+    from .plan_items import import_plan_items as run
+
+    return run(scope, org_id, source, **options)
+
+
 IMPORTERS: Mapping[str, Callable[..., ImportResult]] = {
     "assets": import_assets,
     "inspections": import_inspections,
+    "plan_items": import_plan_items,
 }
 
 

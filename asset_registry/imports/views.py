@@ -25,6 +25,7 @@ from sqlalchemy import select
 from .. import clock
 from ..extensions import db
 from ..pagination import paginate
+from ..plans.services import editable_plans
 from ..tenancy.scope import scoped_get_or_404
 from ..web import MANAGERS, current_scope, login_required, roles_required
 from . import jobs
@@ -52,19 +53,34 @@ def _jobs_page():
     return paginate(stmt, request.args)
 
 
+def _upload_form() -> UploadForm:
+    form = UploadForm()
+    form.plan_id.choices = [("", _("（导入更新计划明细时选择）"))] + [
+        (str(plan.id), f"{plan.year} · {plan.title}") for plan in editable_plans(current_scope())
+    ]
+    return form
+
+
 @bp.get("/")
 @roles_required(*MANAGERS)
 def index():
-    return render_template("imports/index.html", form=UploadForm(), page=_jobs_page())
+    return render_template("imports/index.html", form=_upload_form(), page=_jobs_page())
 
 
 @bp.post("/")
 @roles_required(*MANAGERS)
 def upload():
-    form = UploadForm()
+    form = _upload_form()
     if not form.validate_on_submit():
         return render_template("imports/index.html", form=form, page=_jobs_page()), 400
     scope = current_scope()
+    plan_id = None
+    if form.kind.data == ImportKind.PLAN_ITEMS:
+        offered = {value for value, _label in form.plan_id.choices if value}
+        if form.plan_id.data not in offered:
+            form.plan_id.errors = [_("请选择要导入到的更新计划（草稿或被退回修改的计划）。")]
+            return render_template("imports/index.html", form=form, page=_jobs_page()), 400
+        plan_id = int(form.plan_id.data)
     upload_file = form.file.data
     filename = os.path.basename(upload_file.filename or "") or "upload"
     path, size = jobs.store_upload(scope.org_id, filename, upload_file.stream)
@@ -82,6 +98,7 @@ def upload():
         size=size,
         dry_run=True,
         user_id=current_user.id,
+        plan_id=plan_id,
     )
     db.session.add(job)
     db.session.flush()
@@ -173,7 +190,11 @@ def report(job_id: int):
 def template(kind: str):
     if kind not in ImportKind.__members__.values():
         abort(404)
-    name = _("设备台账导入模板") if kind == ImportKind.ASSETS else _("检验记录导入模板")
+    name = {
+        ImportKind.ASSETS: _("设备台账导入模板"),
+        ImportKind.INSPECTIONS: _("检验记录导入模板"),
+        ImportKind.PLAN_ITEMS: _("更新计划明细导入模板"),
+    }[ImportKind(kind)]
     return _xlsx(template_bytes(kind), f"{name}.xlsx")
 
 

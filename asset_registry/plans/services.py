@@ -25,6 +25,7 @@ from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope
 from .models import (
     APPROVED_STATES,
+    EDITABLE_STATES,
     FundingLine,
     InvestmentBaseline,
     PlanItem,
@@ -47,8 +48,6 @@ COMPLETION_DISPOSALS = (
 )
 EDITOR_ROLES = (Role.INSTITUTION_MANAGER, Role.CITY_ADMIN, "system")
 REVIEWER_ROLES = (Role.BUREAU_REVIEWER, Role.CITY_ADMIN, "system")
-
-
 
 
 class PlanError(ValueError):
@@ -152,6 +151,21 @@ def _require_editable(plan: RenewalPlan) -> None:
 # --------------------------------------------------------------------------- lookups
 
 
+def editable_plans(scope: Scope) -> list[RenewalPlan]:
+    """The current organisation's plans that still take items (drafts, returned ones)."""
+    return list(
+        db.session.scalars(
+            select(RenewalPlan)
+            .where(
+                RenewalPlan.org_id == scope.org_id,
+                RenewalPlan.status.in_([str(s) for s in EDITABLE_STATES]),
+                RenewalPlan.superseded.is_(False),
+            )
+            .order_by(RenewalPlan.year.desc(), RenewalPlan.id.desc())
+        )
+    )
+
+
 def get_plan(scope: Scope, plan_id: int) -> RenewalPlan | None:
     stmt = (
         select(RenewalPlan)
@@ -224,8 +238,11 @@ class PlanFilters:
 
 def _item_totals():
     return (
-        select(PlanItem.plan_id, func.sum(PlanItem.total).label("amount"),
-               func.count(PlanItem.id).label("n_items"))
+        select(
+            PlanItem.plan_id,
+            func.sum(PlanItem.total).label("amount"),
+            func.count(PlanItem.id).label("n_items"),
+        )
         .group_by(PlanItem.plan_id)
         .subquery()
     )
@@ -289,7 +306,12 @@ def plan_orgs(scope: Scope, kind: str = "institution") -> list[Organisation]:
 
 
 def create_plan(
-    scope: Scope, *, year, title: str, notes: str | None = None, user_id: int | None = None,
+    scope: Scope,
+    *,
+    year,
+    title: str,
+    notes: str | None = None,
+    user_id: int | None = None,
     org_id: int | None = None,
 ) -> RenewalPlan:
     _require_editor(scope)
@@ -304,7 +326,11 @@ def create_plan(
     if _title_taken(org_id, year, title):
         raise PlanError(_("本单位 %(y)s 年已有同名计划。", y=year))
     plan = RenewalPlan(
-        org_id=org_id, year=year, title=title, notes=_text(notes, 5000), created_by=user_id,
+        org_id=org_id,
+        year=year,
+        title=title,
+        notes=_text(notes, 5000),
+        created_by=user_id,
         status=PlanStatus.DRAFT,
     )
     db.session.add(plan)
@@ -327,11 +353,14 @@ def update_plan(scope: Scope, plan: RenewalPlan, *, year, title: str, notes: str
 
 
 def _title_taken(org_id: int, year: int, title: str) -> bool:
-    return db.session.scalar(
-        select(func.count(RenewalPlan.id)).where(
-            RenewalPlan.org_id == org_id, RenewalPlan.year == year, RenewalPlan.title == title
+    return (
+        db.session.scalar(
+            select(func.count(RenewalPlan.id)).where(
+                RenewalPlan.org_id == org_id, RenewalPlan.year == year, RenewalPlan.title == title
+            )
         )
-    ) > 0
+        > 0
+    )
 
 
 def _year(value) -> int:
@@ -344,8 +373,16 @@ def _year(value) -> int:
     return year
 
 
-def _clean_item(scope: Scope, plan: RenewalPlan, data: ItemInput) -> dict:
-    """Validate every field of an item; raises PlanError before anything is written."""
+def _clean_item(
+    scope: Scope,
+    plan: RenewalPlan,
+    data: ItemInput,
+    *,
+    assets: Mapping[int, tuple[int, str]] | None = None,
+) -> dict:
+    """Validate every field of an item; raises PlanError before anything is written.
+    A bulk caller passes `assets` ({id: (org id, status)}, read once) instead of a
+    query per item for the replaced asset."""
     name = _text(data.equipment_name, 200)
     if not name:
         raise PlanError(_("请填写拟购设备名称。"))
@@ -365,14 +402,18 @@ def _clean_item(scope: Scope, plan: RenewalPlan, data: ItemInput) -> dict:
         raise PlanError(_("计划完成时间应为某年某季度，如 2025Q3。"))
     energy = (str(data.energy_saved_kwh or "")).strip()
     energy_saved = parse_money(energy, _("预计年节电量"), allow_zero=True) if energy else None
-    replaced = None
+    replaced_id = None
     if data.replaced_asset_id:
-        replaced = db.session.scalars(
-            select(Asset).where(Asset.id == int(data.replaced_asset_id))
-        ).one_or_none()
-        if replaced is None or replaced.org_id != plan.org_id:
+        replaced_id = int(data.replaced_asset_id)
+        if assets is None:
+            found = db.session.execute(
+                select(Asset.org_id, Asset.status).where(Asset.id == replaced_id)
+            ).one_or_none()
+        else:
+            found = assets.get(replaced_id)
+        if found is None or found[0] != plan.org_id:
             raise PlanError(_("所选被替换设备不存在或不属于本单位。"))
-        if replaced.status == AssetStatus.DISPOSED:
+        if found[1] == AssetStatus.DISPOSED:
             raise PlanError(_("所选被替换设备已处置。"))
     lines = _clean_funding(data.funding, total)
     return {
@@ -385,7 +426,7 @@ def _clean_item(scope: Scope, plan: RenewalPlan, data: ItemInput) -> dict:
         "planned_quarter": quarter,
         "energy_saved_kwh": energy_saved,
         "capacity_effect": _text(data.capacity_effect, 500),
-        "replaced_asset_id": replaced.id if replaced else None,
+        "replaced_asset_id": replaced_id,
         "_lines": lines,
     }
 
@@ -424,9 +465,7 @@ def save_item(
     lines = values.pop("_lines")
     if item is None:
         position = db.session.scalar(
-            select(func.coalesce(func.max(PlanItem.position), 0)).where(
-                PlanItem.plan_id == plan.id
-            )
+            select(func.coalesce(func.max(PlanItem.position), 0)).where(PlanItem.plan_id == plan.id)
         )
         item = PlanItem(org_id=plan.org_id, plan=plan, position=position + 1)
         db.session.add(item)
@@ -451,8 +490,13 @@ def delete_item(scope: Scope, plan: RenewalPlan, item: PlanItem) -> None:
 
 def _event(plan, from_status, to_status, user_id, comment) -> ReviewEvent:
     event = ReviewEvent(
-        org_id=plan.org_id, plan_id=plan.id, from_status=from_status, to_status=to_status,
-        actor_id=user_id, comment=comment, at=clock.utcnow_naive(),
+        org_id=plan.org_id,
+        plan_id=plan.id,
+        from_status=from_status,
+        to_status=to_status,
+        actor_id=user_id,
+        comment=comment,
+        at=clock.utcnow_naive(),
     )
     db.session.add(event)
     return event
@@ -502,13 +546,17 @@ def _notify(plan: RenewalPlan, to_status: str, event: ReviewEvent) -> None:
         target, role = org.parent_id, Role.BUREAU_REVIEWER
     title = _("更新计划“%(t)s”（%(o)s）：%(s)s", t=plan.title, o=org.name, s=label)
     notify(
-        target, title=title, link=f"/plans/{plan.id}", key=f"plan-event:{event.id}",
+        target,
+        title=title,
+        link=f"/plans/{plan.id}",
+        key=f"plan-event:{event.id}",
         audience_role=str(role),
     )
 
 
-def submit(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None,
-           comment: str | None = None) -> ReviewEvent:
+def submit(
+    scope: Scope, plan: RenewalPlan, *, user_id: int | None = None, comment: str | None = None
+) -> ReviewEvent:
     _require_editor(scope, plan)
     if plan.status in (PlanStatus.DRAFT, PlanStatus.RETURNED):
         if not plan.items:
@@ -520,7 +568,11 @@ def submit(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None,
                     _("项目“%(n)s”的资金来源合计与总投资不一致。", n=item.equipment_name)
                 )
     return _move(
-        scope, plan, {PlanStatus.DRAFT, PlanStatus.RETURNED}, PlanStatus.SUBMITTED, user_id,
+        scope,
+        plan,
+        {PlanStatus.DRAFT, PlanStatus.RETURNED},
+        PlanStatus.SUBMITTED,
+        user_id,
         _text(comment, 2000),
     )
 
@@ -532,8 +584,14 @@ REVIEW_ACTIONS = {
 }
 
 
-def review(scope: Scope, plan: RenewalPlan, action: str, *, comment: str | None = None,
-           user_id: int | None = None) -> ReviewEvent:
+def review(
+    scope: Scope,
+    plan: RenewalPlan,
+    action: str,
+    *,
+    comment: str | None = None,
+    user_id: int | None = None,
+) -> ReviewEvent:
     """A bureau's decision on a submitted plan; returning and rejecting need a reason."""
     _require_reviewer(scope, plan)
     if action not in REVIEW_ACTIONS:
@@ -562,18 +620,29 @@ def new_revision(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None)
     if plan.status not in REVISABLE:
         raise PlanError(_("计划处于“%(s)s”状态，不能再修订。", s=plan.status_label))
     copy = RenewalPlan(
-        org_id=plan.org_id, year=plan.year, title=plan.title, notes=plan.notes,
-        status=PlanStatus.DRAFT, revision=plan.revision + 1, parent_id=plan.id,
+        org_id=plan.org_id,
+        year=plan.year,
+        title=plan.title,
+        notes=plan.notes,
+        status=PlanStatus.DRAFT,
+        revision=plan.revision + 1,
+        parent_id=plan.id,
         created_by=user_id,
     )
     for item in plan.items:
         copy.items.append(
             PlanItem(
-                org_id=plan.org_id, position=item.position,
-                replaced_asset_id=item.replaced_asset_id, equipment_name=item.equipment_name,
-                specification=item.specification, quantity=item.quantity,
-                unit_price=item.unit_price, total=item.total, reasons=list(item.reasons or []),
-                planned_quarter=item.planned_quarter, energy_saved_kwh=item.energy_saved_kwh,
+                org_id=plan.org_id,
+                position=item.position,
+                replaced_asset_id=item.replaced_asset_id,
+                equipment_name=item.equipment_name,
+                specification=item.specification,
+                quantity=item.quantity,
+                unit_price=item.unit_price,
+                total=item.total,
+                reasons=list(item.reasons or []),
+                planned_quarter=item.planned_quarter,
+                energy_saved_kwh=item.energy_saved_kwh,
                 capacity_effect=item.capacity_effect,
                 funding_lines=[
                     FundingLine(org_id=plan.org_id, source=line.source, amount=line.amount)
@@ -584,8 +653,13 @@ def new_revision(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None)
     plan.superseded = True
     db.session.add(copy)
     db.session.flush()
-    _event(copy, None, PlanStatus.DRAFT, user_id,
-           _("基于第 %(n)s 版（%(s)s）修订", n=plan.revision, s=plan.status_label))
+    _event(
+        copy,
+        None,
+        PlanStatus.DRAFT,
+        user_id,
+        _("基于第 %(n)s 版（%(s)s）修订", n=plan.revision, s=plan.status_label),
+    )
     db.session.flush()
     return copy
 
@@ -613,8 +687,9 @@ def _date(value, label: str) -> dt.date:
         raise PlanError(_("请填写有效的%(label)s。", label=label)) from None
 
 
-def complete_item(scope: Scope, item: PlanItem, data: CompletionInput, *,
-                  user_id: int | None = None) -> Asset:
+def complete_item(
+    scope: Scope, item: PlanItem, data: CompletionInput, *, user_id: int | None = None
+) -> Asset:
     """Record the purchase, register the new asset and dispose of the old one.
 
     Everything is validated before the first write; the view rolls back on any error,
@@ -667,9 +742,13 @@ def complete_item(scope: Scope, item: PlanItem, data: CompletionInput, *,
         )
         if old is not None:
             assets.change_status(
-                scope, old, AssetStatus.DISPOSED,
+                scope,
+                old,
+                AssetStatus.DISPOSED,
                 reason=_("以旧换新：由 %(c)s 替换（计划“%(t)s”）", c=code, t=plan.title),
-                user_id=user_id, disposed_on=completed_on, disposal_method=method,
+                user_id=user_id,
+                disposed_on=completed_on,
+                disposal_method=method,
                 disposal_recipient=_text(data.disposal_recipient, 200),
             )
     except assets.AssetError as exc:
@@ -682,8 +761,14 @@ def complete_item(scope: Scope, item: PlanItem, data: CompletionInput, *,
     item.old_disposal_recipient = _text(data.disposal_recipient, 200) if old else None
     db.session.flush()
     if all(i.completed for i in plan.items):
-        _move(scope, plan, {PlanStatus.IN_PROCUREMENT}, PlanStatus.COMPLETED, user_id,
-              _("全部项目已完成采购。"))
+        _move(
+            scope,
+            plan,
+            {PlanStatus.IN_PROCUREMENT},
+            PlanStatus.COMPLETED,
+            user_id,
+            _("全部项目已完成采购。"),
+        )
     return new_asset
 
 
@@ -736,10 +821,12 @@ def replacement_candidates(scope: Scope, plan: RenewalPlan, limit: int = 50) -> 
         for row in renewal_candidates(scope, today, limit=limit):
             asset = getattr(row, "asset", None) or row["asset"]
             if asset.org_id == plan.org_id:
-                score = getattr(row, "score", None) if not isinstance(row, dict) else row.get(
-                    "score")
-                reasons = (row.get("reasons") if isinstance(row, dict)
-                           else getattr(row, "reasons", [])) or []
+                score = (
+                    getattr(row, "score", None) if not isinstance(row, dict) else row.get("score")
+                )
+                reasons = (
+                    row.get("reasons") if isinstance(row, dict) else getattr(row, "reasons", [])
+                ) or []
                 ranked.append((asset, score, [str(r) for r in reasons]))
     if not ranked:
         stmt = (
@@ -752,8 +839,9 @@ def replacement_candidates(scope: Scope, plan: RenewalPlan, limit: int = 50) -> 
             .order_by(Asset.design_life_end)
             .limit(limit)
         )
-        ranked = [(a, None, [str(RenewalReason.PAST_DESIGN_LIFE.label)])
-                  for a in db.session.scalars(stmt)]
+        ranked = [
+            (a, None, [str(RenewalReason.PAST_DESIGN_LIFE.label)]) for a in db.session.scalars(stmt)
+        ]
     return _with_facts([r for r in ranked if r[0].status != AssetStatus.DISPOSED], today)
 
 
@@ -803,8 +891,11 @@ def _with_facts(ranked, today: dt.date) -> list[Candidate]:
         if start is not None:
             age = today.year - start.year - ((today.month, today.day) < (start.month, start.day))
         count, last = inspections.get(asset.id, (0, None))
-        out.append(Candidate(asset, score, reasons, age, count, last, asset.id in failed,
-                             faults.get(asset.id, 0)))
+        out.append(
+            Candidate(
+                asset, score, reasons, age, count, last, asset.id in failed, faults.get(asset.id, 0)
+            )
+        )
     return out
 
 
@@ -882,8 +973,12 @@ def approved_items_query(scope: Scope, filters: PlanFilters) -> Select:
         .outerjoin(FundingLine, FundingLine.item_id == PlanItem.id)
         .where(RenewalPlan.status.in_([str(s) for s in APPROVED_STATES]))
         .group_by(
-            PlanItem.id, Organisation.name, Organisation.code, RenewalPlan.title,
-            RenewalPlan.id, RenewalPlan.status,
+            PlanItem.id,
+            Organisation.name,
+            Organisation.code,
+            RenewalPlan.title,
+            RenewalPlan.id,
+            RenewalPlan.status,
         )
         .order_by(Organisation.code, RenewalPlan.id, PlanItem.position)
     )
