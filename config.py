@@ -20,6 +20,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'asset_registry.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL: the ordinary role the app acts as (row-level security does not apply
+    # to superusers); unset when the URL's user is that role already
+    DATABASE_ROLE = os.environ.get("DATABASE_ROLE")
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))

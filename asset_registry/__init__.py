@@ -73,6 +73,12 @@ def create_app(config: object | str | None = None) -> Flask:
     }
 
     db.init_app(app)
+    from .tenancy import row_security
+
+    row_security.register(db.metadata)
+    if app.config.get("DATABASE_ROLE"):
+        with app.app_context():
+            row_security.switch_role(db.engine, app.config["DATABASE_ROLE"])
     from .assets.search import is_search_object
 
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), include_object=is_search_object)

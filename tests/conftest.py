@@ -20,7 +20,7 @@ from asset_registry.extensions import db
 from asset_registry.tenancy.scope import Scope, set_scope
 from asset_registry.tenancy.seed import DEMO_PASSWORD
 from config import TestingConfig
-from tests.helpers import scope_of, throwaway_database_url
+from tests.helpers import APP_ROLE, scope_of, throwaway_database_url
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,11 +33,12 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
-    url, cleanup = throwaway_database_url(tmp)
+    url, cleanup = throwaway_database_url(tmp, owner=APP_ROLE)
 
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = url
         UPLOAD_DIR = str(tmp / "uploads")
+        DATABASE_ROLE = APP_ROLE if url.startswith("postgresql") else None
 
     application = create_app(Config)
     application.test_client_class = IsolatedClient

@@ -40,8 +40,14 @@ def browser_login(pg, username: str, password: str = DEMO_PASSWORD) -> None:
     pg.wait_for_url(lambda url: "/login" not in url)
 
 
-def throwaway_database_url(tmp_dir: Path) -> tuple[str, callable]:
-    """A fresh database for this test session; returns (url, cleanup)."""
+# PostgreSQL: the suite's app acts as this ordinary role, so row-level security holds
+# for it as it would in production (the test server's own user is a superuser)
+APP_ROLE = "asset_registry_app"
+
+
+def throwaway_database_url(tmp_dir: Path, owner: str | None = None) -> tuple[str, callable]:
+    """A fresh database for this test session; returns (url, cleanup). On PostgreSQL
+    `owner` (an ordinary role, created if missing) owns the database and its schema."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmp_dir / 'test.db'}", lambda: None
@@ -49,7 +55,22 @@ def throwaway_database_url(tmp_dir: Path) -> tuple[str, callable]:
     name = f"ar_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if owner:
+            conn.execute(
+                text(
+                    "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                    f"'{owner}') THEN CREATE ROLE \"{owner}\" NOLOGIN NOSUPERUSER "
+                    "NOBYPASSRLS; END IF; END $$"
+                )
+            )
+            conn.execute(text(f'CREATE DATABASE "{name}" OWNER "{owner}"'))
+        else:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if owner:
+        schema_admin = create_engine(url.set(database=name), isolation_level="AUTOCOMMIT")
+        with schema_admin.connect() as conn:
+            conn.execute(text(f'ALTER SCHEMA public OWNER TO "{owner}"'))
+        schema_admin.dispose()
 
     def cleanup():
         with admin.connect() as conn:

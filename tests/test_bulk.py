@@ -157,6 +157,6 @@ def test_batch_writer_lets_the_callers_error_win(app):
 
 
 def test_release_memory_leaves_the_connection_usable(app):
-    connection = db.session.connection()
-    release_memory(connection)
-    assert connection.execute(select(func.count()).select_from(Asset.__table__)).scalar() > 0
+    with use_scope(Scope.system()):
+        release_memory(db.session.connection())
+        assert db.session.execute(select(func.count()).select_from(Asset.__table__)).scalar() > 0

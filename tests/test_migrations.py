@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 
 from asset_registry import create_app
 from asset_registry.extensions import db
+from asset_registry.tenancy.row_security import tenant_tables
 from config import TestingConfig
 from tests.helpers import throwaway_database_url
 
@@ -30,6 +31,18 @@ def test_upgrade_from_empty_matches_models(tmp_path):
                 )
                 diff = compare_metadata(context, db.metadata)
             assert diff == []
+            if db.engine.dialect.name == "postgresql":
+                # every tenant table has its row-level security (a new tenant table's
+                # migration must add it: install_row_security(bind, [table]))
+                with db.engine.connect() as conn:
+                    protected = set(
+                        conn.exec_driver_sql(
+                            "SELECT c.relname FROM pg_class c"
+                            " JOIN pg_policy p ON p.polrelid = c.oid"
+                            " WHERE c.relrowsecurity AND c.relforcerowsecurity"
+                        ).scalars()
+                    )
+                assert set(tenant_tables()) <= protected
             flask_migrate.downgrade(revision="base")
             left = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
             assert left == set()

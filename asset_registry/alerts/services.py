@@ -35,7 +35,7 @@ from ..enums import Role
 from ..extensions import db
 from ..inspections.models import Obligation
 from ..tenancy.models import Membership, Organisation, User
-from ..tenancy.scope import Scope, scoped_get
+from ..tenancy.scope import Scope, scoped_get, use_scope
 from .models import (
     ACTIVE_STATUSES,
     DEFAULT_DUE_7D_DAYS,
@@ -381,9 +381,10 @@ def notify(org_id: int, *, title: str, link: str, key: str,
             due_date=clock.today(), severity=str(SEVERITY[AlertRule.NOTICE]),
             status=str(AlertStatus.OPEN), stage=0, opened_at=now, notice_key=key[:200],
             title=title[:300], link=link[:500], audience_role=audience_role,
-        )
+        ).execution_options(all_tenants=True)  # see above (and PostgreSQL's row security)
     )
-    queue_deliveries(now)
+    with use_scope(Scope.system()):  # the queue is everyone's, as in the daily job
+        queue_deliveries(now)
 
 
 # --- the inbox -------------------------------------------------------------------------

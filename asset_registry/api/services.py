@@ -76,7 +76,12 @@ def membership_for_token(token: str | None) -> Membership | None:
     ):
         # bookkeeping, not a change anyone made: a plain UPDATE, not audited
         table = ApiToken.__table__
-        db.session.execute(update(table).where(table.c.id == row.id).values(last_used_at=now))
+        db.session.execute(
+            update(table)
+            .where(table.c.id == row.id)
+            .values(last_used_at=now)
+            .execution_options(all_tenants=True)  # no scope yet: the token's own row
+        )
     return membership
 
 

@@ -23,6 +23,7 @@ from ..audit.hooks import set_actor
 from ..bulk import release_memory
 from ..db_events import on_commit
 from ..extensions import db
+from ..tenancy.row_security import see_all
 from ..tenancy.scope import Scope, use_scope
 from .messages import N_
 from .models import ImportJob, ImportKind, ImportStatus
@@ -71,6 +72,7 @@ def _set_progress(job_id: int, rows_done: int) -> None:
     """A short transaction of its own, committed at once (the import's stays open)."""
     table = ImportJob.__table__
     with db.engine.begin() as connection:
+        see_all(connection)  # the job's own row, by id, in a transaction of its own
         connection.execute(
             update(table)
             .where(table.c.id == job_id)
@@ -187,6 +189,7 @@ def run_in_thread(app: Flask, job_id: int) -> None:
 def _mark_failed(job_id: int, message: str) -> None:
     table = ImportJob.__table__
     with db.engine.begin() as connection:
+        see_all(connection)  # the job's own row, by id, in a transaction of its own
         connection.execute(
             update(table)
             .where(table.c.id == job_id)

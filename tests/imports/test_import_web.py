@@ -324,3 +324,18 @@ def test_unknown_messages_are_shown_as_they_are(app):
         assert shown(None) == ""
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         assert shown("长度不能超过 30 个字符") == "长度不能超过 30 个字符"
+
+
+def test_job_bookkeeping_reaches_its_row_from_its_own_transaction(app, login, tmp_path):
+    """Progress and failure are written outside the job's session (and, on PostgreSQL,
+    outside its row-security setting): they must still land on the job's row."""
+    from asset_registry.imports import jobs
+
+    client = login("rmyy")
+    job_id = job_id_of(upload(client, simple_ledger(tmp_path / "a.xlsx", [("X-1", "甲")])))
+    db.session.remove()
+    jobs._set_progress(job_id, 1234)
+    assert get_job(job_id).rows_done == 1234
+    jobs._mark_failed(job_id, jobs.MSG_CRASHED)
+    job = get_job(job_id)
+    assert job.status == "failed" and job.message == jobs.MSG_CRASHED
