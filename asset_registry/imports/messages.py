@@ -60,4 +60,5 @@ def shown(message: str | None) -> str:
         found = pattern.fullmatch(message)
         if found is not None:
             return _FIELD.sub(_filled(found.groupdict()), gettext(template))
-    return message
+    # a domain's own message passed through whole (a plan rule's "总投资过大。")
+    return gettext(message)

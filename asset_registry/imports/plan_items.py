@@ -18,6 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from .. import clock
@@ -197,7 +198,8 @@ def import_plan_items(
                 problem("planned_quarter", str(exc))
             values = None
             if not errors:
-                quantity = clean.get("quantity") or 1
+                quantity = clean.get("quantity")
+                quantity = 1 if quantity is None else quantity  # a blank cell: one
                 price = clean["unit_price"]
                 data = ItemInput(
                     equipment_name=clean["equipment_name"],
@@ -212,7 +214,9 @@ def import_plan_items(
                     funding=[(clean.get("funding_source") or "", str(price * quantity))],
                 )
                 try:
-                    with use_scope(target):
+                    # stored in Chinese like every other import message, whatever
+                    # the language of the request that runs the import
+                    with use_scope(target), force_locale("zh_Hans_CN"):
                         values = _clean_item(target, plan, data, assets=by_id)
                 except PlanError as exc:
                     message = str(exc)

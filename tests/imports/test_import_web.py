@@ -321,6 +321,10 @@ def test_unknown_messages_are_shown_as_they_are(app):
             "More than 200,000 rows"
         )
         assert shown("某个没有登记的提示") == "某个没有登记的提示"
+        # a whole message of another domain (a plan rule) through its own catalogue entry
+        assert shown("请为每笔资金选择有效的资金来源。") == (
+            "Choose a valid funding source for each amount."
+        )
         assert shown(None) == ""
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         assert shown("长度不能超过 30 个字符") == "长度不能超过 30 个字符"

@@ -106,11 +106,13 @@ def test_a_messy_plan_file_goes_in_with_exact_values(app, tmp_path, make_plan, o
         [5, "麻醉机", None, 1, 50000, "单位自筹", code_of(other_org), None, None, None],
         [6, "DR", None, 1, 50000, "单位自筹", None, "太旧了", "明年", None],
         [7, "64排CT", "64排及以上", 1, 6800000, "超长期特别国债", code_of(old), None, None, None],
+        [8, "除颤仪", None, 0, 30000, "单位自筹", None, None, None, None],
+        [9, "输液泵", None, 1, 30000, None, None, None, None, None],
     ]
     path = plan_file(tmp_path / "计划.xlsx", good_rows(code_of(old)) + bad)
     result = run("rmyy", plan_id, path)
     assert result.unusable is None, result.unusable
-    assert (result.new, result.changed, result.unchanged, result.rejected) == (2, 0, 0, 5)
+    assert (result.new, result.changed, result.unchanged, result.rejected) == (2, 0, 0, 7)
     assert (result.skipped_blank, result.skipped_total) == (1, 1)
     assert not result.written and len(items_of(plan_id)) == 1  # all or nothing
     errors = [(e.row_number, e.column, e.message) for e in result.errors]
@@ -123,6 +125,9 @@ def test_a_messy_plan_file_goes_in_with_exact_values(app, tmp_path, make_plan, o
     )
     assert (10, "计划季度", "计划完成时间应为某年某季度，如 2025Q3 或 2025年第3季度") in errors
     assert (11, "拟购设备", "与第 3 行是同一项设备（名称、规格和被替换设备都相同）") in errors
+    # the plans domain's own rules: a quantity of 0, an item nobody pays for
+    assert (12, "台数", "数量应为 1 到 100000 之间的整数。") in errors
+    assert (13, "资金渠道", "请为每笔资金选择有效的资金来源。") in errors
 
     result = run("rmyy", plan_id, path, valid_only=True)
     assert result.written and result.new == 2
