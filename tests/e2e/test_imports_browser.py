@@ -47,3 +47,42 @@ def test_large_file_runs_in_background_with_progress_bar(app, page, tmp_path):
     finally:
         app.config["IMPORT_BACKGROUND_ROWS"] = 2000
     assert len(assets_like(p)) == 3000
+
+
+def test_plan_items_go_into_the_chosen_plan(page, tmp_path):
+    """The plan choice appears only for plan items; the rows land in that plan."""
+    from sqlalchemy import select
+
+    from asset_registry.extensions import db
+    from asset_registry.plans import services
+    from asset_registry.plans.models import PlanItem
+    from asset_registry.tenancy.scope import Scope, use_scope
+    from tests.helpers import scope_of
+    from tests.plans.support import unique, user_id
+    from tests.plans.test_plan_import import good_rows, plan_file
+
+    scope = scope_of("rmyy")
+    with use_scope(scope):
+        plan = services.create_plan(scope, year=2026, title=unique("导入"), user_id=user_id("rmyy"))
+        db.session.commit()
+        plan_id = plan.id
+    path = plan_file(tmp_path / "计划明细.xlsx", good_rows("X")[1:2])
+    browser_login(page, "rmyy")
+    page.goto("/imports/")
+    plan_box = page.locator("#plan_id")
+    assert not plan_box.is_visible()
+    page.select_option("#kind", "plan_items")
+    assert plan_box.is_visible()
+    page.select_option("#plan_id", str(plan_id))
+    page.set_input_files("input[name=file]", path)
+    page.click("#upload-submit")
+    page.wait_for_selector("#job-outcome")
+    assert "试运行结果" in page.inner_text("#job-outcome")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#commit-submit")
+    page.wait_for_selector("#job-outcome.alert-success")
+    with use_scope(Scope.system()):
+        names = db.session.scalars(
+            select(PlanItem.equipment_name).where(PlanItem.plan_id == plan_id)
+        ).all()
+    assert names == ["彩色多普勒超声"]
