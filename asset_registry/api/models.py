@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -27,6 +27,11 @@ class ApiToken(TenantOwned, db.Model):
     revoked_at: Mapped[dt.datetime | None]
 
     membership: Mapped[Membership] = relationship()
+
+    @classmethod
+    def special_criteria(cls):
+        # not equipment data: a regulator's scope sees its tokens like any other's
+        return true()
 
     @property
     def active(self) -> bool:

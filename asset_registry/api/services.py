@@ -40,12 +40,14 @@ def issue_token(scope: Scope, membership: Membership, name: str) -> tuple[ApiTok
     return row, token
 
 
-def revoke_token(scope: Scope, token_id: int, *, user_id: int | None = None) -> ApiToken | None:
-    """Revoke a token the scope sees (with `user_id`: only if it is that user's)."""
+def revoke_token(
+    scope: Scope, token_id: int, *, membership_ids: list[int] | None = None
+) -> ApiToken | None:
+    """Revoke a token the scope sees (with `membership_ids`: only one of theirs)."""
     row = db.session.scalars(select(ApiToken).where(ApiToken.id == token_id)).one_or_none()
     if row is None or not scope.contains_org(row.org_id):
         return None
-    if user_id is not None and row.membership.user_id != user_id:
+    if membership_ids is not None and row.membership_id not in membership_ids:
         return None
     if row.revoked_at is None:
         row.revoked_at = clock.utcnow_naive()
@@ -85,12 +87,13 @@ def membership_for_token(token: str | None) -> Membership | None:
     return membership
 
 
-def tokens_visible(scope: Scope, user_id: int, *, manager: bool) -> list[ApiToken]:
-    """The tokens a user may see: their own, and a manager every token in the scope."""
-    stmt = select(ApiToken).join(Membership, Membership.id == ApiToken.membership_id)
-    if not manager:
-        stmt = stmt.where(Membership.user_id == user_id)
-    stmt = stmt.options(selectinload(ApiToken.membership).selectinload(Membership.user))
-    return list(
-        db.session.scalars(stmt.order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc()))
-    )
+def tokens_visible(scope: Scope, membership_ids: list[int], *, manager: bool) -> list[ApiToken]:
+    """A manager sees every token in the scope (with its owner); anyone else the tokens
+    of their own memberships."""
+    stmt = select(ApiToken)
+    if manager:
+        stmt = stmt.options(selectinload(ApiToken.membership).selectinload(Membership.user))
+    else:
+        stmt = stmt.where(ApiToken.membership_id.in_(membership_ids))
+    order = (ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+    return list(db.session.scalars(stmt.order_by(*order)))

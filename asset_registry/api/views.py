@@ -41,7 +41,7 @@ from ..inspections.services import (
 from ..labels.services import scan_url
 from ..pagination import paginate
 from ..tenancy.scope import scoped_get_or_404, set_scope
-from ..tenancy.services import scope_for
+from ..tenancy.services import memberships_of, scope_for
 from ..web import EDITORS, MANAGERS, client_address, login_required
 from .openapi import document
 from .services import issue_token, membership_for_token, revoke_token, tokens_visible
@@ -304,12 +304,21 @@ def _is_manager() -> bool:
     return g.scope.role in MANAGERS
 
 
+def _own_memberships() -> list[int]:
+    return [m.id for m in memberships_of(current_user)]
+
+
+def _tokens() -> list:
+    return tokens_visible(g.scope, _own_memberships(), manager=_is_manager())
+
+
 @pages.get("/")
 @login_required
 def tokens():
     return render_template(
         "api/tokens.html",
-        tokens=tokens_visible(g.scope, current_user.id, manager=_is_manager()),
+        tokens=_tokens(),
+        show_owner=_is_manager(),
         new_token=None,
     )
 
@@ -325,7 +334,8 @@ def create_token():
     # shown on this response only: the database keeps its SHA-256
     return render_template(
         "api/tokens.html",
-        tokens=tokens_visible(g.scope, current_user.id, manager=_is_manager()),
+        tokens=_tokens(),
+        show_owner=_is_manager(),
         new_token=token,
         new_row=row,
     )
@@ -334,7 +344,8 @@ def create_token():
 @pages.post("/<int:token_id>/revoke")
 @login_required
 def revoke(token_id: int):
-    row = revoke_token(g.scope, token_id, user_id=None if _is_manager() else current_user.id)
+    mine = None if _is_manager() else _own_memberships()
+    row = revoke_token(g.scope, token_id, membership_ids=mine)
     if row is None:
         abort(404)
     flash(_("令牌“%(name)s”已吊销。", name=row.name), "success")

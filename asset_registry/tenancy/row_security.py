@@ -23,9 +23,18 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from .scope import SCOPE_KEY, Scope, TenantOwned
 
 SETTING = "app.org_ids"
+SPECIAL_SETTING = "app.special_only"  # "on": the regulator's special-equipment view
 POLICY = "tenant_wall"
 FUNCTION = "app_org_visible"
+SPECIAL_FUNCTION = "app_special_only"
 _KNOWN = "row_security_setting"  # connection.info: what this transaction has set
+
+SPECIAL_FUNCTION_DDL = f"""
+CREATE OR REPLACE FUNCTION {SPECIAL_FUNCTION}() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(current_setting('{SPECIAL_SETTING}', true), '') = 'on'
+$$
+"""
 
 FUNCTION_DDL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}(org integer) RETURNS boolean
@@ -39,31 +48,52 @@ $$
 """
 
 
-def tenant_tables() -> list[str]:
-    """Every table of a TenantOwned model."""
+def _tenant_models() -> dict[str, type]:
     from ..extensions import db
 
-    names = {
-        mapper.local_table.name
+    return {
+        mapper.local_table.name: mapper.class_
         for mapper in db.Model.registry.mappers
         if issubclass(mapper.class_, TenantOwned)
     }
-    return sorted(names)
+
+
+def tenant_tables() -> list[str]:
+    """Every table of a TenantOwned model."""
+    return sorted(_tenant_models())
+
+
+def _special_sql(model, dialect) -> str:
+    """The model's special-equipment criterion (the ORM's own), as SQL for a policy."""
+    criterion = model.special_criteria()
+    return str(criterion.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def install_row_security(connection: Connection, tables: list[str] | None = None) -> None:
-    """Create the policy on every tenant table (idempotent; PostgreSQL only)."""
+    """Create the policy on every tenant table (idempotent; PostgreSQL only).
+
+    Reading: the scope's organisations and, on equipment tables for a
+    special-equipment-only scope, the criterion the ORM applies (in a CASE, so other
+    scopes never evaluate it). Writing: the scope's organisations."""
     if connection.dialect.name != "postgresql":
         return
     connection.exec_driver_sql(FUNCTION_DDL)
-    for table in tables if tables is not None else tenant_tables():
+    connection.exec_driver_sql(SPECIAL_FUNCTION_DDL)
+    models = _tenant_models()
+    for table in tables if tables is not None else sorted(models):
+        special = _special_sql(models[table], connection.dialect)
+        # equipment tables narrow a special-equipment scope; the others (false in the
+        # ORM: audit rows, memberships, plans) stay an ORM rule, as a RETURNING of the
+        # scope's own writes there must still see the row
+        narrowed = f"CASE WHEN {SPECIAL_FUNCTION}() THEN ({special}) ELSE true END"
+        visible = f"{FUNCTION}(org_id)" + ("" if special == "false" else f" AND {narrowed}")
         connection.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
         # the owner too: the application usually owns its tables
         connection.exec_driver_sql(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
         connection.exec_driver_sql(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
         connection.exec_driver_sql(
             f'CREATE POLICY {POLICY} ON "{table}" '
-            f"USING ({FUNCTION}(org_id)) WITH CHECK ({FUNCTION}(org_id))"
+            f"USING ({visible}) WITH CHECK ({FUNCTION}(org_id))"
         )
 
 
@@ -75,21 +105,28 @@ def uninstall_row_security(connection: Connection, tables: list[str] | None = No
         connection.exec_driver_sql(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
         connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
     connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {FUNCTION}(integer)")
+    connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {SPECIAL_FUNCTION}()")
 
 
-def setting_for(scope: Scope | None) -> str:
+def setting_for(scope: Scope | None) -> tuple[str, str]:
+    """(app.org_ids, app.special_only) for a scope."""
     if scope is None or (scope.org_ids is not None and not scope.org_ids):
-        return ""
+        return "", ""
+    special = "on" if scope.special_only else ""
     if scope.org_ids is None:
-        return "all"
-    return ",".join(str(org_id) for org_id in sorted(scope.org_ids))
+        return "all", special
+    return ",".join(str(org_id) for org_id in sorted(scope.org_ids)), special
 
 
-def _sync(connection: Connection, value: str) -> None:
+_EVERYTHING = ("all", "")
+
+
+def _sync(connection: Connection, value: tuple[str, str]) -> None:
     if connection.info.get(_KNOWN) == value:
         return
     connection.exec_driver_sql(
-        "SELECT set_config(%(name)s, %(value)s, true)", {"name": SETTING, "value": value}
+        "SELECT set_config(%(orgs)s, %(org_ids)s, true), set_config(%(special)s, %(on)s, true)",
+        {"orgs": SETTING, "org_ids": value[0], "special": SPECIAL_SETTING, "on": value[1]},
     )
     connection.info[_KNOWN] = value
 
@@ -98,7 +135,7 @@ def see_all(connection: Connection) -> None:
     """For a connection used outside any session (a job's own bookkeeping by id):
     this transaction sees every organisation. No-op off PostgreSQL."""
     if connection.dialect.name == "postgresql":
-        _sync(connection, "all")
+        _sync(connection, _EVERYTHING)
 
 
 def _postgres(session: Session) -> Connection | None:
@@ -116,7 +153,7 @@ def _before_statement(state: ORMExecuteState) -> None:
     # a refresh of a row the session already holds reads nothing new (the ORM scope
     # leaves such loads alone too); an opt-out is deliberate and documented at its use
     if state.is_column_load or state.execution_options.get("all_tenants"):
-        value = "all"
+        value = _EVERYTHING
     else:
         value = setting_for(state.session.info.get(SCOPE_KEY))
     _sync(connection, value)

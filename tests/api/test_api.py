@@ -248,3 +248,12 @@ def test_a_manager_issues_and_revokes_a_token_in_the_browser_pages(app, login, c
     assert manager.post(f"/api-tokens/{token_id}/revoke", {}).status_code == 302
     assert get(client, "/api/v1/assets?per_page=1", token).status_code == 401
     assert "已吊销" in manager.get("/api-tokens/").get_data(as_text=True)
+
+
+def test_the_regulator_keeps_its_own_tokens(app, login, client):
+    regulator = login("scjg")
+    token = _created_token(
+        regulator.post("/api-tokens/", {"name": "监管平台"}).get_data(as_text=True)
+    )
+    assert token[:12] in regulator.get("/api-tokens/").get_data(as_text=True)
+    assert get(client, "/api/v1/assets?per_page=1", token).status_code == 200

@@ -70,3 +70,28 @@ def test_raw_sql_cannot_write_into_another_organisation(postgres):
         ).rowcount
     assert changed == 0
     db.session.rollback()
+
+
+def test_the_regulators_raw_sql_sees_special_equipment_only(postgres):
+    """The regulator's special-equipment view holds below the ORM too, on the equipment
+    tables, with the ORM's own criterion per table."""
+    regulator = scope_of("scjg")
+    with use_scope(Scope.system()):
+        plain = ",".join(
+            str(i) for i in db.session.scalars(text("SELECT id FROM asset WHERE NOT is_special"))
+        )
+    equipment_rows = {
+        table: f"SELECT count(*) FROM {table} WHERE asset_id IN ({plain})"
+        for table in ("obligation", "inspection_record", "asset_status_change")
+    }
+    with use_scope(Scope.system()):
+        assert count(equipment_rows["obligation"]) > 0
+    with use_scope(regulator):
+        assert count("SELECT count(*) FROM asset WHERE is_special") > 0
+        assert count("SELECT count(*) FROM asset WHERE NOT is_special") == 0
+        for table, sql in equipment_rows.items():
+            assert count(sql) == 0, table
+        assert count("SELECT count(*) FROM obligation") > 0  # its special equipment's
+    with use_scope(scope_of("rmyy")):  # other scopes are not narrowed
+        assert count("SELECT count(*) FROM asset WHERE NOT is_special") > 0
+    db.session.rollback()
