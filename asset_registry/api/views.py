@@ -21,7 +21,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from .. import clock
@@ -34,8 +33,10 @@ from ..inspections.models import Obligation
 from ..inspections.services import (
     DUE_WINDOWS,
     InspectionError,
+    compliance,
     compliance_by_asset,
     due_list,
+    obligations_of,
     record_inspection,
 )
 from ..labels.services import scan_url
@@ -63,10 +64,10 @@ def _json_value(value):
     return value
 
 
-def _error(status: int, code: str, message: str, **headers):
-    response = jsonify({"error": code, "message": message})
+def _error(status: int, code: str, message: str, *, headers=None, **extra):
+    response = jsonify({"error": code, "message": message, **extra})
     response.status_code = status
-    response.headers.update(headers)
+    response.headers.update(headers or {})
     return response
 
 
@@ -82,7 +83,7 @@ def _authenticate():
             401,
             "invalid_token",
             "A valid bearer token is required (Authorization: Bearer <token>).",
-            **{"WWW-Authenticate": 'Bearer realm="asset-registry"'},
+            headers={"WWW-Authenticate": 'Bearer realm="asset-registry"'},
         )
     g.membership = membership
     g.scope = scope_for(membership)
@@ -192,13 +193,11 @@ def asset(asset_id: int):
     found = get_asset(g.scope, asset_id)
     if found is None:
         return _error(404, "not_found", "No such asset.")
-    state = compliance_by_asset(g.scope, [found.id], clock.today()).get(found.id)
-    obligations = db.session.scalars(
-        select(Obligation)
-        .where(Obligation.asset_id == found.id)
-        .order_by(Obligation.next_due, Obligation.id)
-    ).all()
-    return {**asset_json(found, state), "obligations": [obligation_json(o) for o in obligations]}
+    duties = obligations_of(g.scope, found, include_inactive=True)
+    return {
+        **asset_json(found, compliance(found)),
+        "obligations": [obligation_json(o) for o in duties],
+    }
 
 
 @bp.get("/obligations/due")
@@ -278,9 +277,7 @@ def record(obligation_id: int):
             g.scope, obligation, values, user_id=g.membership.user_id, method="api"
         )
     except InspectionError as exc:
-        response = jsonify({"error": "invalid", "field": exc.field, "message": str(exc.message)})
-        response.status_code = 422
-        return response
+        return _error(422, "invalid", str(exc.message), field=exc.field)
     return (
         {
             "id": made.id,

@@ -53,14 +53,6 @@ _FIELD_OF_ERROR = {
 }
 
 
-def _row_error(header: LedgerHeader, row, key: str, message: str) -> RowError:
-    col = header.column_for(key, row.raw_cells)
-    letter, column = (
-        (header.columns[col][0], header.columns[col][1]) if col is not None else (None, key)
-    )
-    return RowError(row.row_number, column, row.values.get(key, ""), message, key, letter)
-
-
 def _key(text: str) -> str:
     return "".join(text.split()).casefold()
 
@@ -111,7 +103,7 @@ def import_inspection_records(
             clean, errors = parser.parse(item)
 
             def problem(key: str, message: str, *, row=item, errs=errors) -> None:
-                errs.append(_row_error(result.header, row, key, message))
+                errs.append(parser.error(row, key, message))
 
             duty = None
             asset_id = assets.get(clean.get("asset_code")) if clean.get("asset_code") else None

@@ -68,16 +68,17 @@ def runs_in_background(job: ImportJob) -> bool:
     return job.size > threshold * 60  # no row estimate: ~60 bytes per compressed row
 
 
-def _set_progress(job_id: int, rows_done: int) -> None:
-    """A short transaction of its own, committed at once (the import's stays open)."""
+def _update_job(job_id: int, **values) -> None:
+    """Bookkeeping on the job's row in a short transaction of its own, committed at
+    once (the import's own transaction stays open)."""
     table = ImportJob.__table__
     with db.engine.begin() as connection:
-        see_all(connection)  # the job's own row, by id, in a transaction of its own
-        connection.execute(
-            update(table)
-            .where(table.c.id == job_id)
-            .values(rows_done=rows_done, heartbeat_at=clock.utcnow_naive())
-        )
+        see_all(connection)  # the job's own row, by id, outside any session's scope
+        connection.execute(update(table).where(table.c.id == job_id).values(**values))
+
+
+def _set_progress(job_id: int, rows_done: int) -> None:
+    _update_job(job_id, rows_done=rows_done, heartbeat_at=clock.utcnow_naive())
 
 
 def execute(job: ImportJob, scope: Scope | None = None) -> ImportResult:
@@ -187,14 +188,9 @@ def run_in_thread(app: Flask, job_id: int) -> None:
 
 
 def _mark_failed(job_id: int, message: str) -> None:
-    table = ImportJob.__table__
-    with db.engine.begin() as connection:
-        see_all(connection)  # the job's own row, by id, in a transaction of its own
-        connection.execute(
-            update(table)
-            .where(table.c.id == job_id)
-            .values(status=ImportStatus.FAILED, message=message, finished_at=clock.utcnow_naive())
-        )
+    _update_job(
+        job_id, status=ImportStatus.FAILED, message=message, finished_at=clock.utcnow_naive()
+    )
 
 
 def is_stale(job: ImportJob, now: dt.datetime | None = None) -> bool:

@@ -175,7 +175,7 @@ def import_plan_items(
             clean, errors = parser.parse(row)
 
             def problem(key: str, message: str, *, row=row, errors=errors) -> None:
-                errors.append(parser._error(row, key, row.values.get(key, ""), message))
+                errors.append(parser.error(row, key, message))
 
             replaced_id = None
             code = clean.get("replaced_asset_code")

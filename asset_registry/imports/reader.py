@@ -816,7 +816,11 @@ class RowParser:
             return _enum_converter(f, choices), None
         raise ValueError(f"no converter for type {kind!r}")
 
-    def _error(self, row: LedgerRow, key: str, value: Any, message: str) -> RowError:
+    def error(self, row: LedgerRow, key: str, message: str, value: Any = _MISS) -> RowError:
+        """A RowError on `key`'s column as the file names it (else the template's
+        header); the value is the row's own cell unless given."""
+        if value is _MISS:
+            value = row.values.get(key, "")
         header = row.header
         column = letter = None
         if header is not None:
@@ -850,45 +854,30 @@ class RowParser:
                 clean[key] = convert(raw)
             except ValueProblem as problem:
                 clean.pop(key, None)
-                errors.append(self._error(row, key, raw, problem.message))
+                errors.append(self.error(row, key, problem.message, raw))
         for key in self.required:
             if key in row.values:
                 if key in clean and clean[key] is None:  # whitespace only
-                    errors.append(self._error(row, key, row.values[key], MSG_REQUIRED))
+                    errors.append(self.error(row, key, MSG_REQUIRED))
             else:  # blank cell (or, without a header, no column)
-                errors.append(self._error(row, key, "", MSG_REQUIRED))
+                errors.append(self.error(row, key, MSG_REQUIRED, ""))
         if self.kind == "assets":
             purchased, commissioned = clean.get("purchase_date"), clean.get("commissioned_on")
             if purchased and commissioned and commissioned < purchased:
-                errors.append(
-                    self._error(
-                        row,
-                        "commissioned_on",
-                        row.values.get("commissioned_on"),
-                        MSG_COMMISSIONED_BEFORE_PURCHASE,
-                    )
-                )
+                errors.append(self.error(row, "commissioned_on", MSG_COMMISSIONED_BEFORE_PURCHASE))
         elif self.kind == "inspections":
             inspected, next_due = clean.get("inspected_on"), clean.get("next_due")
             if inspected and next_due and next_due < inspected:
-                errors.append(
-                    self._error(
-                        row,
-                        "next_due",
-                        row.values.get("next_due"),
-                        MSG_NEXT_DUE_BEFORE_INSPECTION,
-                    )
-                )
+                errors.append(self.error(row, "next_due", MSG_NEXT_DUE_BEFORE_INSPECTION))
         if self.check_duplicates:
             code = clean.get("asset_code")
             if code is not None:
                 first = self.seen_codes.setdefault(code, row.row_number)
                 if first != row.row_number:
                     errors.append(
-                        self._error(
+                        self.error(
                             row,
                             "asset_code",
-                            row.values.get("asset_code"),
                             MSG_DUPLICATE_CODE.format(row=first),
                         )
                     )

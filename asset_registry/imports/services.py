@@ -530,7 +530,7 @@ def import_assets(
     if dry_run or (result.rejected and not valid_only):
         return result
     del parser, classifier, existing, reader  # free the read side before writing
-    _write_assets(target, org_id, plan, result)
+    _write_assets(target, org_id, plan, result, categories.by_id)
     result.written = True
     return result
 
@@ -600,7 +600,9 @@ def _audit_values(values: tuple) -> dict:
     return out
 
 
-def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) -> None:
+def _write_assets(
+    scope: Scope, org_id: int, plan: _Plan, result: ImportResult, categories: dict
+) -> None:
     """The new rows (with their audit rows and default duties, batch by batch through
     a pipelined writer), then the changed rows."""
     # SQLite: the connection's 64 MB page cache (db_events) holds the asset table's
@@ -611,7 +613,6 @@ def _write_assets(scope: Scope, org_id: int, plan: _Plan, result: ImportResult) 
     if plan.new_rows:
         with use_scope(scope):
             duties = DefaultDuties()  # reads the templates: before the writer starts
-            categories = CategoryLookup().by_id
         with bulk_indexing(connection), BatchWriter(connection) as writer:
             _insert_new_assets(org_id, plan.new_rows, result, session, writer, duties, categories)
     if plan.changed_rows:
