@@ -1,6 +1,7 @@
 """Env-driven configuration. `create_app(config)` takes one of these classes."""
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -14,8 +15,55 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+MIN_SECRET_BYTES = 32
+# where a secret pasted from the project's own text would be found
+SOURCE_GLOBS = ("*.py", "*.md", "*.toml", "*.cfg", "*.txt", "Makefile", ".env*", "*.example")
+
+
+def _source_files():
+    for pattern in SOURCE_GLOBS:
+        yield from BASE_DIR.glob(pattern)
+    for folder in ("asset_registry", "tests", "bench", "migrations", "templates"):
+        yield from (p for p in (BASE_DIR / folder).rglob("*") if p.is_file())
+
+
+def weak_secret_reason(secret: str) -> str | None:
+    """Why `secret` must not sign production sessions, or None: too short, or found
+    anywhere in the project's own files (a key from the source is a key for everyone)."""
+    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        return f"shorter than {MIN_SECRET_BYTES} bytes"
+    needle = secret.encode("utf-8")
+    for path in _source_files():
+        try:
+            if needle in path.read_bytes():
+                return "it appears in the project's source"
+        except OSError:
+            continue
+    return None
+
+
+def instance_secret(instance_dir: str | Path) -> str:
+    """A random key generated once into the instance folder and reused after (development
+    and any deployment that sets no SECRET_KEY of its own outside production)."""
+    path = Path(instance_dir) / "secret_key"
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < MIN_SECRET_BYTES:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+    return key
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # None: development generates a random key once into the instance folder
+    # (see asset_registry.secrets); production refuses to start without a strong one
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    INSTANCE_PATH = str(INSTANCE_DIR)
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'asset_registry.db'}"
     )
@@ -44,8 +92,13 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_WINDOW_MINUTES = 15
+    # sign-in throttle: failures per account, and (looser) per address, in the window
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 50))
+    LOGIN_WINDOW_MINUTES = int(os.environ.get("LOGIN_WINDOW_MINUTES", 15))
+    # addresses or networks of the reverse proxies whose X-Forwarded-* headers are believed
+    # (comma-separated, e.g. "127.0.0.1,10.0.0.0/24"); empty: no proxy, headers ignored
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
@@ -73,14 +126,22 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    DEBUG = False
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 365 * 24 * 3600))
 
     @classmethod
-    def check(cls) -> None:
+    def check(cls) -> str:
+        """Refuse to start unsafely; returns the SECRET_KEY to sign with (read now, not
+        at import, so the value checked is the value used)."""
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
             raise RuntimeError("ProductionConfig refuses to start without: " + ", ".join(missing))
+        reason = weak_secret_reason(os.environ["SECRET_KEY"])
+        if reason:
+            raise RuntimeError(f"ProductionConfig refuses this SECRET_KEY: {reason}")
+        return os.environ["SECRET_KEY"]
 
 
 CONFIGS = {

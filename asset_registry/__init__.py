@@ -46,23 +46,32 @@ def load_models() -> None:
 
 def create_app(config: object | str | None = None) -> Flask:
     """Build the app: only registration happens here."""
-    from config import CONFIGS, ProductionConfig
+    from config import CONFIGS, ProductionConfig, instance_secret
 
     if config is None:
         config = os.environ.get("ASSET_REGISTRY_CONFIG", "development")
     if isinstance(config, str):
+        if config not in CONFIGS:
+            raise RuntimeError(
+                f"ASSET_REGISTRY_CONFIG={config!r}: use one of " + ", ".join(CONFIGS)
+            )
         config = CONFIGS[config]
-    if config is ProductionConfig:
-        ProductionConfig.check()
+    production_secret = None
+    if isinstance(config, type) and issubclass(config, ProductionConfig):
+        production_secret = config.check()
 
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(getattr(config, "INSTANCE_PATH", ROOT / "instance")),
     )
     app.config.from_object(config)
+    if production_secret:
+        app.config["SECRET_KEY"] = production_secret
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(app.instance_path)
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     engine_options = {"json_serializer": json_dumps}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
