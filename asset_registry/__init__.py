@@ -26,6 +26,7 @@ DOMAINS = (
     "imports",
     "reports",
     "api",
+    "programme",
 )
 
 

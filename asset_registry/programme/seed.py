@@ -1,0 +1,130 @@
+"""A believable programme demo (idempotent; after plans): approved and completed health and
+education items, two reserve projects, the bureaus' 2025 task lists and a closed
+dispatch round of 市卫健委 with its 专报."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, has_request_context
+from sqlalchemy import select
+
+from ..extensions import db
+from ..plans import services as plans
+from ..plans.models import PlanItem, RenewalPlan
+from ..tenancy.models import Organisation, User
+from ..tenancy.scope import Scope
+from . import projects
+
+# org, title, [(equipment, spec, qty, unit price, quarter, funding)], completed prices
+DEMO_PLANS = [
+    ("rmyy", "2025年医学影像设备更新（一期）", [
+        ("数字化X射线摄影系统（DR）", "双板悬吊", 2, "1350000.00", "2025Q2",
+         [("special_bonds", "2000000.00"), ("self_funded", "700000.00")]),
+        ("彩色多普勒超声诊断仪", "心脏专用", 1, "980000.00", "2025Q2",
+         [("special_bonds", "700000.00"), ("self_funded", "280000.00")]),
+    ], ["2580000.00", "935000.00"]),
+    ("gprmyy", "2025年检验设备更新", [
+        ("全自动化学发光免疫分析仪", "200 测试/小时", 1, "1600000.00", "2025Q3",
+         [("special_bonds", "1200000.00"), ("local_fiscal", "400000.00")]),
+    ], None),
+    ("yxrmyy", "2025年县域医疗次中心设备更新", [
+        ("64排螺旋CT", "64 排 128 层", 1, "4200000.00", "2025Q4",
+         [("special_bonds", "3000000.00"), ("local_fiscal", "1200000.00")]),
+    ], None),
+]
+
+# owner, name, applicant, channel, readiness, [(org, plan title)], asks, steps
+DEMO_PROJECTS = [
+    ("wjw", "晋城市县级医院检验影像设备更新项目", "晋城市卫生健康委员会", "special_bonds",
+     "feasibility", [("gprmyy", "2025年检验设备更新"), ("yxrmyy", "2025年县域医疗次中心设备更新")],
+     {"special_bonds": "4200000.00"},
+     [("applied", {"batch": "2025年第二批", "applied_on": "2025-06-20"})]),
+    ("jyj", "山西科技学院实验教学装备更新项目", "山西科技学院", "central_budget", "tender",
+     [("sxkj", "2025年实验教学设备更新")], {"central_budget": "1600000.00"},
+     [("applied", {"batch": "2025年第一批", "applied_on": "2025-04-10"}),
+      ("selected", {"decided_on": "2025-05-30"}),
+      ("funded", {"funded_amount": "1500000.00", "funded_on": "2025-06-28",
+                  "funding_doc_no": "晋发改投资〔2025〕118号"})]),
+]
+
+
+def seed_demo() -> None:
+    if has_request_context():
+        _seed()
+        return
+    with current_app.test_request_context():
+        _seed()
+
+
+def _user_id(username: str) -> int | None:
+    return db.session.scalar(select(User.id).where(User.username == username))
+
+
+def _seed() -> None:
+    scope = Scope.system()
+    orgs = {o.code: o for o in db.session.scalars(select(Organisation))}
+    if "wjw" not in orgs:
+        return
+    _seed_plans(scope, orgs)
+    _seed_projects(scope, orgs)
+    db.session.flush()
+
+
+def _plan(org_id: int, title: str) -> RenewalPlan | None:
+    return db.session.scalars(
+        select(RenewalPlan).where(RenewalPlan.org_id == org_id, RenewalPlan.title == title)
+    ).first()
+
+
+def _seed_plans(scope: Scope, orgs) -> None:
+    for code, title, items, completed in DEMO_PLANS:
+        org = orgs.get(code)
+        if org is None or _plan(org.id, title) is not None:
+            continue
+        plan = plans.create_plan(scope, year=2025, title=title, org_id=org.id,
+                                 user_id=_user_id("rmyy") if code == "rmyy" else None)
+        for name, spec, qty, price, quarter, funding in items:
+            plans.save_item(scope, plan, plans.ItemInput(
+                equipment_name=name, specification=spec, quantity=qty, unit_price=price,
+                reasons=["obsolete"], planned_quarter=quarter, funding=funding,
+            ))
+        plans.submit(scope, plan)
+        plans.review(scope, plan, "approve", user_id=_user_id("wjw"), comment="同意。")
+        if completed:
+            plans.start_procurement(scope, plan)
+            for n, (item, price) in enumerate(zip(plan.items, completed, strict=True), 1):
+                plans.complete_item(scope, item, plans.CompletionInput(
+                    actual_price=price, supplier="山西医疗器械有限公司",
+                    completed_on=dt.date(2025, 5, 10 + n), new_asset_code=f"RMYY-2025-YX{n:02d}",
+                ))
+
+
+def _seed_projects(scope: Scope, orgs) -> None:
+    from .models import FundingProject
+
+    for owner, name, applicant, channel, readiness, plan_refs, asks, steps in DEMO_PROJECTS:
+        org = orgs.get(owner)
+        if org is None:
+            continue
+        exists = db.session.scalar(
+            select(FundingProject.id).where(FundingProject.org_id == org.id,
+                                            FundingProject.name == name)
+        )
+        if exists is not None:
+            continue
+        item_ids = []
+        for code, title in plan_refs:
+            plan = _plan(orgs[code].id, title) if code in orgs else None
+            if plan is not None:
+                item_ids += list(db.session.scalars(
+                    select(PlanItem.id).where(PlanItem.plan_id == plan.id)
+                ))
+        if not item_ids:
+            continue
+        project = projects.create_project(scope, projects.ProjectInput(
+            name=name, applicant=applicant, channel=channel, readiness=readiness,
+            period_start="2025-07-01", period_end="2026-06-30", item_ids=item_ids, asks=asks,
+        ), org_id=org.id)
+        for to_state, data in steps:
+            projects.move_project(scope, project, to_state, data)

@@ -1,0 +1,177 @@
+"""Pages of the programme loop: reserve, task lists, dispatch rounds, 专报. Thin: parse,
+call a service, render. A refused action rolls back before its message, so nothing
+half-done is committed."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..assets.models import FundingSource
+from ..enums import Role, Sector
+from ..extensions import db
+from ..pagination import paginate
+from ..plans.export import XLSX_MIMETYPE
+from ..web import current_scope, roles_required
+from . import projects
+from .common import ProgrammeError, is_lead
+from .export import reserve_xlsx
+from .models import ProjectState, Readiness
+
+bp = Blueprint("programme", __name__, url_prefix="/programme")
+
+LEADS = (Role.BUREAU_REVIEWER, Role.CITY_ADMIN)
+INSTITUTIONS = (Role.INSTITUTION_MANAGER, Role.INSTITUTION_STAFF)
+EVERYONE = (*LEADS, *INSTITUTIONS)
+
+
+def _refused(exc: ProgrammeError) -> None:
+    db.session.rollback()
+    flash(str(exc), "danger")
+
+
+@bp.get("/")
+@roles_required(*EVERYONE)
+def index():
+    """The loop's hub: a lead sees its reserve, tasks, rounds and reports; an institution
+    its items' application state and its round reports."""
+    if is_lead(current_scope()):
+        return redirect(url_for("programme.reserve"))
+    return redirect(url_for("programme.my_items"))
+
+
+# --------------------------------------------------------------------------- reserve
+
+
+@bp.get("/reserve")
+@roles_required(*LEADS)
+def reserve():
+    scope = current_scope()
+    filters = projects.ReserveFilters.from_args(request.args)
+    page = paginate(projects.reserve_query(scope, filters), request.args, scalars=False)
+    return render_template(
+        "programme/reserve.html", page=page, filters=filters,
+        totals=projects.totals_by_channel(scope, filters), channels=FundingSource.choices(),
+        states=ProjectState.choices(), sectors=Sector.choices(),
+    )
+
+
+@bp.get("/reserve.xlsx")
+@roles_required(*LEADS)
+def reserve_export():
+    data = reserve_xlsx(current_scope(), projects.ReserveFilters.from_args(request.args))
+    return Response(
+        data, mimetype=XLSX_MIMETYPE,
+        headers={"Content-Disposition": "attachment; filename=project-reserve.xlsx"},
+    )
+
+
+def _project_input() -> projects.ProjectInput:
+    form = request.form
+    return projects.ProjectInput(
+        name=form.get("name", ""), applicant=form.get("applicant", ""),
+        channel=form.get("channel", ""), readiness=form.get("readiness", ""),
+        period_start=form.get("period_start", ""), period_end=form.get("period_end", ""),
+        other_investment=form.get("other_investment", "0"), notes=form.get("notes", ""),
+        item_ids=form.getlist("item_id"),
+        asks={s.value: form.get(f"ask_{s.value}", "") for s in FundingSource},
+    )
+
+
+def _project_form(project):
+    scope = current_scope()
+    data = None
+    if request.method == "POST":
+        data = _project_input()
+        try:
+            if project is None:
+                project = projects.create_project(scope, data, user_id=current_user.id)
+            else:
+                projects.update_project(scope, project, data)
+        except ProgrammeError as exc:
+            _refused(exc)
+            if project is not None:
+                project = projects.get_project(scope, project.id)
+        else:
+            flash(_("储备项目已保存。"), "success")
+            return redirect(url_for("programme.project", project_id=project.id))
+    elif project is not None:
+        data = projects.ProjectInput(
+            name=project.name, applicant=project.applicant, channel=project.channel,
+            readiness=project.readiness,
+            period_start=project.period_start.isoformat() if project.period_start else "",
+            period_end=project.period_end.isoformat() if project.period_end else "",
+            other_investment=str(project.other_investment), notes=project.notes or "",
+            item_ids=[item.id for item, *_r in projects.project_items(scope, project)],
+            asks={a.source: str(a.amount) for a in project.asks},
+        )
+    data = data or projects.ProjectInput()
+    return render_template(
+        "programme/project_form.html", project=project, data=data,
+        chosen={int(i) for i in data.item_ids if str(i).isdigit()},
+        items=projects.available_items(scope, project), channels=FundingSource.choices(),
+        readiness=Readiness.choices(), sources=list(FundingSource),
+    )
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@roles_required(*LEADS)
+def project_new():
+    return _project_form(None)
+
+
+def _project_or_404(project_id: int):
+    return projects.get_project(current_scope(), project_id) or abort(404)
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@roles_required(*LEADS)
+def project_edit(project_id: int):
+    return _project_form(_project_or_404(project_id))
+
+
+@bp.get("/projects/<int:project_id>")
+@roles_required(*LEADS)
+def project(project_id: int):
+    scope = current_scope()
+    found = _project_or_404(project_id)
+    return render_template(
+        "programme/project.html", project=found, items=projects.project_items(scope, found),
+        equipment=projects.equipment_total(found), next_states=[
+            s for s in ProjectState if s in projects.TRANSITIONS[ProjectState(found.state)]
+        ], channels=FundingSource.choices(), ProjectState=ProjectState,
+    )
+
+
+@bp.post("/projects/<int:project_id>/state")
+@roles_required(*LEADS)
+def project_state(project_id: int):
+    found = _project_or_404(project_id)
+    try:
+        projects.move_project(current_scope(), found, request.form.get("to", ""), request.form)
+    except ProgrammeError as exc:
+        _refused(exc)
+    else:
+        flash(_("项目状态已更新为“%(s)s”。", s=found.state_label), "success")
+    return redirect(url_for("programme.project", project_id=project_id))
+
+
+@bp.post("/projects/<int:project_id>/delete")
+@roles_required(*LEADS)
+def project_delete(project_id: int):
+    try:
+        projects.delete_project(current_scope(), _project_or_404(project_id))
+    except ProgrammeError as exc:
+        _refused(exc)
+        return redirect(url_for("programme.project", project_id=project_id))
+    flash(_("储备项目已删除。"), "success")
+    return redirect(url_for("programme.reserve"))
+
+
+@bp.get("/my-items")
+@roles_required(*INSTITUTIONS)
+def my_items():
+    return render_template(
+        "programme/my_items.html", rows=projects.institution_items(current_scope())
+    )
