@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 
 from flask import (
@@ -23,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db_events  # noqa: F401  (registers the session/engine listeners)
 from .audit import hooks as _audit_hooks  # noqa: F401  (registers the audit hook)
@@ -177,7 +179,36 @@ def _error_page(code: int, message: str):
     return render_template("errors/error.html", code=code, message=message), code
 
 
+class TrustedProxies:
+    """Believe X-Forwarded-For/-Proto/-Host only from the proxies listed in
+    TRUSTED_PROXIES (one hop): otherwise anyone could pick the address the sign-in
+    throttle counts, and without it everyone behind the proxy shares one address."""
+
+    def __init__(self, wsgi_app, networks: str):
+        self.direct = wsgi_app
+        self.proxied = ProxyFix(wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+        self.networks = [
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in networks.split(",")
+            if item.strip()
+        ]
+
+    def trusts(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __call__(self, environ, start_response):
+        if self.trusts(environ.get("REMOTE_ADDR")):
+            return self.proxied(environ, start_response)
+        return self.direct(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
+    if app.config.get("TRUSTED_PROXIES"):
+        app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["TRUSTED_PROXIES"])
     app.before_request(_before_request)
     app.after_request(_after_request)
     app.teardown_request(_teardown)
@@ -189,11 +220,18 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        """`<user id>:<session version>`: a session from before the user's last sign-out,
+        password change or deactivation names an old version and is refused."""
         from .tenancy.models import User
 
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.is_active else None
+        user_id, _sep, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 12:
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        return user
 
     @login_manager.unauthorized_handler
     def unauthorized():

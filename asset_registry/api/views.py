@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from .. import clock
@@ -41,10 +42,13 @@ from ..inspections.services import (
 )
 from ..labels.services import scan_url
 from ..pagination import paginate
+from ..tenancy.models import User
 from ..tenancy.scope import scoped_get_or_404, set_scope
 from ..tenancy.services import memberships_of, scope_for
 from ..web import EDITORS, MANAGERS, client_address, login_required
+from .models import ApiToken
 from .openapi import document
+from .services import _digest as token_digest
 from .services import issue_token, membership_for_token, revoke_token, tokens_visible
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -78,6 +82,8 @@ def _authenticate():
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     membership = membership_for_token(token)
+    if membership is not None and not _token_is_live(token, membership):
+        membership = None
     if membership is None:
         return _error(
             401,
@@ -90,6 +96,18 @@ def _authenticate():
     set_scope(g.scope)
     audit_hooks.set_actor(db.session(), membership.user_id, client_address())
     return None
+
+
+def _token_is_live(token: str, membership) -> bool:
+    """Beyond not revoked: not expired, its user active and not signed out (or password
+    changed) since it was issued."""
+    row = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.token_hash == token_digest(token))
+        .execution_options(all_tenants=True)  # no scope yet: the token gives it
+    ).one_or_none()
+    user = db.session.get(User, membership.user_id)
+    return row is not None and user is not None and row.is_live_for(user)
 
 
 @bp.errorhandler(HTTPException)
@@ -297,6 +315,10 @@ def openapi():
 # --- token pages ----------------------------------------------------------------------
 
 
+# offered on the token page: "" = no expiry
+TOKEN_LIFETIMES = ("", "30", "90", "365")
+
+
 def _is_manager() -> bool:
     return g.scope.role in MANAGERS
 
@@ -317,6 +339,7 @@ def tokens():
         tokens=_tokens(),
         show_owner=_is_manager(),
         new_token=None,
+        lifetimes=TOKEN_LIFETIMES,
     )
 
 
@@ -327,7 +350,14 @@ def create_token():
     if not name:
         flash(_("请填写令牌用途，例如“巡检系统”。"), "danger")
         return redirect(url_for("api_tokens.tokens"))
+    days = request.form.get("expires_in_days", "")
+    if days not in TOKEN_LIFETIMES:
+        flash(_("请选择令牌有效期。"), "danger")
+        return redirect(url_for("api_tokens.tokens"))
     row, token = issue_token(g.scope, g.membership, name)
+    if days:
+        row.expires_at = clock.utcnow_naive() + dt.timedelta(days=int(days))
+        db.session.flush()
     # shown on this response only: the database keeps its SHA-256
     return render_template(
         "api/tokens.html",
@@ -335,6 +365,7 @@ def create_token():
         show_owner=_is_manager(),
         new_token=token,
         new_row=row,
+        lifetimes=TOKEN_LIFETIMES,
     )
 
 

@@ -53,6 +53,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     locale: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # part of every session's identity and copied into every API token: raising it
+    # (sign-out, password change, deactivation) ends them all at once
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     active_membership_id: Mapped[int | None] = mapped_column(
         ForeignKey("membership.id", use_alter=True, ondelete="SET NULL")
     )
@@ -68,7 +71,8 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Flask-Login keeps this in the session: a session of an older version is dead
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import secrets
 
 from flask_babel import gettext as _
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import aliased
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..enums import OrgKind, Role
@@ -84,35 +86,68 @@ class SignInRefused(TenancyError):
     pass
 
 
-def _failures_since(username: str, address: str, since: dt.datetime):
+def _failures_since(column, value: str, since: dt.datetime):
     return db.session.execute(
         select(func.count(), func.min(LoginAttempt.at)).where(
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.at >= since,
-            or_(LoginAttempt.username == username, LoginAttempt.address == address),
+            LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since, column == value
         )
     ).one()
 
 
+_UNKNOWN_USER_HASH: list[str] = []
+
+
+def _unknown_user_hash() -> str:
+    """A hash made like real ones, checked for unknown users so that an unknown name
+    costs the same work (and time) as a wrong password."""
+    if not _UNKNOWN_USER_HASH:
+        _UNKNOWN_USER_HASH.append(generate_password_hash(secrets.token_urlsafe(16)))
+    return _UNKNOWN_USER_HASH[0]
+
+
 def authenticate(
-    username: str, password: str, address: str, *, max_failures: int = 5, window_minutes: int = 15
+    username: str,
+    password: str,
+    address: str,
+    *,
+    max_failures: int = 5,
+    window_minutes: int = 15,
+    max_failures_per_address: int = 50,
 ) -> User:
-    """Check a password, throttling after `max_failures` failures in the window
-    for the account or the address. Raises SignInRefused with a clear message."""
-    username = (username or "").strip()
+    """Check a password, throttling after `max_failures` failures in the window for
+    the account and, much more loosely (many people may share one address behind
+    a proxy or NAT), after `max_failures_per_address` for the address.
+    Raises SignInRefused with a clear message."""
+    username = (username or "").strip()[:64]
     now = clock.utcnow_naive()
     window = dt.timedelta(minutes=window_minutes)
-    count, oldest = _failures_since(username, address, now - window)
-    if count >= max_failures:
-        wait = max(1, math.ceil(((oldest + window) - now).total_seconds() / 60))
-        raise SignInRefused(_("登录失败次数过多，请 %(n)s 分钟后再试。", n=wait))
+    for column, value, limit in (
+        (LoginAttempt.username, username, max_failures),
+        (LoginAttempt.address, address, max_failures_per_address),
+    ):
+        count, oldest = _failures_since(column, value, now - window)
+        if count >= limit:
+            wait = max(1, math.ceil(((oldest + window) - now).total_seconds() / 60))
+            raise SignInRefused(_("登录失败次数过多，请 %(n)s 分钟后再试。", n=wait))
     user = db.session.scalars(select(User).where(User.username == username)).one_or_none()
-    ok = user is not None and user.is_active and user.check_password(password or "")
-    db.session.add(LoginAttempt(username=username, address=address, succeeded=ok, at=now))
+    if user is None:
+        check_password_hash(_unknown_user_hash(), password or "")
+        ok = False
+    else:
+        # checked even for a deactivated account: same work, same answer
+        ok = user.check_password(password or "") and user.is_active
+    db.session.add(LoginAttempt(username=username, address=address[:64], succeeded=ok, at=now))
     db.session.flush()
     if not ok:
         raise SignInRefused(_("用户名或密码错误。"))
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session and API token of `user` (sign-out, password change,
+    deactivation): they all carry the version this raises."""
+    user.session_version = (user.session_version or 1) + 1
+    db.session.flush()
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -121,7 +156,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if len(new or "") < 8:
         raise TenancyError(_("新密码至少 8 位。"))
     user.set_password(new)
-    db.session.flush()
+    end_sessions(user)
 
 
 # --- organisations and users ---------------------------------------------------
@@ -242,6 +277,8 @@ def grant(scope: Scope, user: User, org_id: int, role: str) -> Membership:
 
 def set_user_active(scope: Scope, user: User, active: bool) -> None:
     user.is_active = active
+    if not active:
+        end_sessions(user)
     db.session.flush()
 
 

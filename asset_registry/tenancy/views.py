@@ -49,6 +49,7 @@ def login():
                 client_address(),
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 window_minutes=current_app.config["LOGIN_WINDOW_MINUTES"],
+                max_failures_per_address=current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
             )
         except services.SignInRefused as exc:
             error = str(exc)
@@ -65,6 +66,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # every session and token of this user ends, not only this cookie
+        services.end_sessions(current_user)
     logout_user()
     lang = session.get("lang")
     session.clear()
@@ -84,6 +88,8 @@ def password():
         except services.TenancyError as exc:
             form.current.errors.append(str(exc))
         else:
+            # the change ended every session: this one continues under the new version
+            login_user(current_user._get_current_object())
             flash(_("密码已修改。"), "success")
             return redirect(url_for("core.home"))
     return render_template("auth/password.html", form=form)

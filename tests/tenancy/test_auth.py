@@ -128,10 +128,42 @@ def test_switching_between_two_memberships(app, login):
     assert "妇幼保健院" in c.get("/admin/orgs").get_data(as_text=True)
 
 
-def test_throttle_after_five_failures_from_one_address(client):
+def test_failures_for_one_account_do_not_lock_other_accounts_at_that_address(client):
+    # behind a proxy everyone shares an address: one person's typos must not lock them all
+    # (an account nobody else signs in with: it stays locked for the window)
     for n in range(5):
-        assert client.login(f"guess-{n}", "wrong-password").status_code == 401
-    response = client.login("tyc")  # another, real account from the same address
+        assert client.login("locked-out-typist", f"wrong-password-{n}").status_code == 401
+    assert "登录失败次数过多" in client.login("locked-out-typist").get_data(as_text=True)
+    assert client.login("tyc").status_code == 302
+
+
+def test_the_address_throttle_is_looser_and_separate(app, client):
+    now = clock.utcnow_naive()
+    limit = app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    assert limit > app.config["LOGIN_MAX_FAILURES"]
+    db.session.add_all(
+        LoginAttempt(username=f"guess-{n}", address=client.address, succeeded=False, at=now)
+        for n in range(limit)
+    )
+    db.session.commit()
+    response = client.login("tyc")  # a real account from the same address
     assert response.status_code == 401
     assert "登录失败次数过多" in response.get_data(as_text=True)
     assert client.fresh().login("tyc").status_code == 302  # other addresses are unaffected
+
+
+def test_unknown_and_known_users_cost_the_same_password_check(client, monkeypatch):
+    from asset_registry.tenancy import models, services
+
+    checks = []
+    real = services.check_password_hash
+
+    def counting(pwhash, password):
+        checks.append(pwhash.split("$")[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(services, "check_password_hash", counting)
+    monkeypatch.setattr(models, "check_password_hash", counting)
+    client.login("nobody-at-all", "whatever1")
+    client.fresh().login("wml", "wrong-password")
+    assert len(checks) == 2 and checks[0] == checks[1]  # same method and cost parameters
