@@ -86,9 +86,7 @@ def create_app(config: object | str | None = None) -> Flask:
     from .tenancy import row_security
 
     row_security.register(db.metadata)
-    if app.config.get("DATABASE_ROLE"):
-        with app.app_context():
-            row_security.switch_role(db.engine, app.config["DATABASE_ROLE"])
+    row_security.init_app(app)  # DATABASE_ROLE, no RLS bypass, /healthz probe
     from .assets.search import is_search_object
 
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), include_object=is_search_object)

@@ -16,8 +16,13 @@ URL's user, or `DATABASE_ROLE`, which the connection switches to).
 
 from __future__ import annotations
 
+import logging
+import os
+import weakref
+
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from .scope import SCOPE_KEY, Scope, TenantOwned
@@ -28,6 +33,8 @@ POLICY = "tenant_wall"
 FUNCTION = "app_org_visible"
 SPECIAL_FUNCTION = "app_special_only"
 _KNOWN = "row_security_setting"  # connection.info: what this transaction has set
+
+log = logging.getLogger(__name__)
 
 SPECIAL_FUNCTION_DDL = f"""
 CREATE OR REPLACE FUNCTION {SPECIAL_FUNCTION}() RETURNS boolean
@@ -186,15 +193,200 @@ def register(metadata) -> None:
         event.listen(metadata, "after_create", _after_create)
 
 
-def switch_role(engine: Engine, role: str) -> None:
-    """Every new connection acts as `role` (an ordinary role: RLS applies to it)."""
-    if engine.dialect.name != "postgresql":
+# engines whose connections act as the database URL's own user: the owner running
+# `flask db upgrade` (the application role may not exist yet, and may not create tables)
+_OWNER_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+class RowSecurityBypassed(RuntimeError):
+    """The app would run as a role that row-level security does not bind."""
+
+
+_ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+
+
+def _refuse_unbound(dbapi_connection) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(_ROLE_SQL)
+        user, superuser, bypass = cursor.fetchone()
+    finally:
+        cursor.close()
+    if superuser or bypass:
+        raise RowSecurityBypassed(
+            f"PostgreSQL role {user!r} is a superuser or has BYPASSRLS: row-level security "
+            "would not bind it. Set DATABASE_ROLE to the application role (README, "
+            "PostgreSQL set-up) or, knowingly, ALLOW_RLS_BYPASS=1."
+        )
+
+
+def switch_role(engine: Engine, role: str | None, *, refuse_bypass: bool = False) -> None:
+    """Every new connection acts as `role` (an ordinary role: RLS applies to it), and
+    with `refuse_bypass` fails when the role it acts as is one RLS does not bind. An
+    engine taken over by the migrations acts as the URL's user (the owner)."""
+    if engine.dialect.name != "postgresql" or not (role or refuse_bypass):
         return
-    quoted = engine.dialect.identifier_preparer.quote(role)
+    quoted = engine.dialect.identifier_preparer.quote(role) if role else None
 
     @event.listens_for(engine, "connect")
     def _set_role(dbapi_connection, connection_record) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET ROLE {quoted}")
-        cursor.close()
+        if engine in _OWNER_ENGINES:
+            return
+        if quoted:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET ROLE {quoted}")
+            cursor.close()
+        if refuse_bypass:
+            _refuse_unbound(dbapi_connection)
         dbapi_connection.commit()
+
+
+def act_as_owner(engine: Engine) -> None:
+    """From now on this engine's connections stay the URL's user (the migrations)."""
+    _OWNER_ENGINES.add(engine)
+    engine.dispose()  # pooled connections have switched already
+
+
+def _bypass_allowed(app) -> bool:
+    value = app.config.get("ALLOW_RLS_BYPASS", os.environ.get("ALLOW_RLS_BYPASS", ""))
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def init_app(app) -> None:
+    """Bind the app to row-level security on PostgreSQL (create_app calls this):
+
+    * every connection switches to `DATABASE_ROLE` when it is set;
+    * outside tests the app refuses to start, and any later connection refuses to
+      open, as a superuser or a BYPASSRLS role, unless `ALLOW_RLS_BYPASS=1`;
+    * `flask db upgrade` runs as the URL's user (the owner), never the app role;
+    * `/healthz` also runs a scoped query (grants and policies, not just a socket)."""
+    from ..extensions import db
+
+    app.before_request(_health_probe)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    refuse = not app.config.get("TESTING") and not _bypass_allowed(app)
+    with app.app_context():
+        engine = db.engine
+        switch_role(engine, app.config.get("DATABASE_ROLE"), refuse_bypass=refuse)
+        if not refuse:
+            return
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            if isinstance(exc.orig, RowSecurityBypassed):
+                raise exc.orig from None
+            # unreachable, or the role does not exist before the first upgrade: every
+            # connection keeps checking, and /healthz reports it
+            log.warning("row-security check postponed: %s", exc.orig)
+        except RowSecurityBypassed:
+            raise
+
+
+def _migrations_run_as_owner(config):
+    """Flask-Migrate hook (every `flask db …` command): the owner migrates."""
+    from ..extensions import db
+
+    act_as_owner(db.engine)
+    return config
+
+
+def _register_migrate_hook() -> None:
+    from ..extensions import migrate
+
+    if _migrations_run_as_owner not in migrate.configure_callbacks:
+        migrate.configure(_migrations_run_as_owner)
+
+
+_register_migrate_hook()
+
+
+# --- the application role ------------------------------------------------------------
+
+TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+READ_ONLY_TABLES = ("alembic_version",)
+
+
+def grant_app_role(connection: Connection, role: str) -> None:
+    """Create `role` if missing and give it exactly what the application needs:
+    row access to the schema's tables (read-only for the migration bookkeeping), its
+    sequences, nothing else: it owns nothing, so it can neither alter a table nor
+    switch its row-level security off. Run by the owner (`flask db upgrade`); the
+    owner becomes a member so that its connections may `SET ROLE` to it. Idempotent.
+    Tables created later by the owner get the same grants by default privileges."""
+    if connection.dialect.name != "postgresql":
+        return
+    quoted = connection.dialect.identifier_preparer.quote(role)
+    exists = connection.exec_driver_sql(
+        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %(r)s", {"r": role}
+    ).first()
+    if exists is None:
+        connection.exec_driver_sql(
+            f"CREATE ROLE {quoted} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+        )
+    elif exists[0]:  # needs a superuser; fails loudly otherwise, as it should
+        connection.exec_driver_sql(f"ALTER ROLE {quoted} NOSUPERUSER NOBYPASSRLS")
+    me, superuser = connection.exec_driver_sql(
+        "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+    ).one()
+    if me != role and not superuser:
+        connection.exec_driver_sql(f'GRANT {quoted} TO "{me}"')
+    for sql in (
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {quoted}",
+        f"REVOKE CREATE ON SCHEMA public FROM {quoted}",
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
+        f"GRANT {TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO {quoted}",
+        *(f"REVOKE INSERT, UPDATE, DELETE ON {t} FROM {quoted}" for t in READ_ONLY_TABLES),
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {TABLE_PRIVILEGES} ON TABLES TO {quoted}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
+    ):
+        connection.exec_driver_sql(sql)
+
+
+def revoke_default_privileges(connection: Connection, role: str) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    quoted = connection.dialect.identifier_preparer.quote(role)
+    if connection.exec_driver_sql(
+        "SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}
+    ).first():
+        connection.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM {quoted}"
+        )
+        connection.exec_driver_sql(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM {quoted}"
+        )
+
+
+# --- health --------------------------------------------------------------------------
+
+def probe() -> None:
+    """Run one scoped ORM query on a tenant table (raises when it cannot run): the
+    grants, the policies and the scope machinery, not just the socket."""
+    from sqlalchemy import func, select
+
+    from ..assets.models import Asset
+    from ..extensions import db
+    from .scope import use_scope
+
+    with use_scope(Scope.nothing()):
+        db.session.execute(select(func.count(Asset.id))).scalar()
+
+
+def _health_probe():
+    from flask import request
+
+    if request.endpoint != "core.healthz":
+        return None
+    try:
+        probe()
+    except Exception:  # the point is to report, not to crash
+        log.exception("health check: a scoped query cannot run")
+        from ..extensions import db
+
+        db.session.rollback()
+        return {"status": "error", "database": "scoped query failed"}, 503
+    return None
