@@ -14,7 +14,7 @@ from ..plans import services as plans
 from ..plans.models import PlanItem, RenewalPlan
 from ..tenancy.models import Organisation, User
 from ..tenancy.scope import Scope
-from . import projects
+from . import projects, tasks
 
 # org, title, [(equipment, spec, qty, unit price, quarter, funding)], completed prices
 DEMO_PLANS = [
@@ -48,6 +48,29 @@ DEMO_PROJECTS = [
                   "funding_doc_no": "晋发改投资〔2025〕118号"})]),
 ]
 
+# bureau, [(title, metric, target, measures, deadline, person, office)]
+DEMO_TASKS = [
+    ("wjw", [
+        ("市属公立医院医学影像设备更新", "devices_replaced", "12",
+         "推动市人民医院、市妇幼保健院等更新DR、CT、超声等影像设备", "2025-12-31",
+         "张晓明", "规划发展与信息化科"),
+        ("医疗领域完成设备更新投资", "investment", "3500",
+         "按月调度完成投资，优先使用超长期特别国债资金", "2025-12-31", "李静", "财务科"),
+        ("争取中央资金支持项目", "projects_funded", "2",
+         "谋划县级医院检验影像设备更新项目，申报超长期特别国债", "2025-10-31",
+         "王磊", "规划发展与信息化科"),
+    ]),
+    ("jyj", [
+        ("职业院校实训设备更新投资", "investment", "1800",
+         "支持山西科技学院、职业技术学院更新实训教学设备", "2025-12-31", "赵刚", "计划财务科"),
+    ]),
+    ("wlj", [
+        ("重点景区索道和游乐设施安全更新", "devices_replaced", "6",
+         "皇城相府、王莽岭、司徒小镇更新超年限客运索道、观光车和游乐设施", "2025-11-30",
+         "陈峰", "资源开发科"),
+    ]),
+]
+
 
 def seed_demo() -> None:
     if has_request_context():
@@ -68,6 +91,7 @@ def _seed() -> None:
         return
     _seed_plans(scope, orgs)
     _seed_projects(scope, orgs)
+    _seed_tasks(scope, orgs)
     db.session.flush()
 
 
@@ -128,3 +152,22 @@ def _seed_projects(scope: Scope, orgs) -> None:
         ), org_id=org.id)
         for to_state, data in steps:
             projects.move_project(scope, project, to_state, data)
+
+
+def _seed_tasks(scope: Scope, orgs) -> None:
+    from .models import ProgrammeTask
+
+    for code, rows in DEMO_TASKS:
+        org = orgs.get(code)
+        if org is None:
+            continue
+        for title, metric, target, measures, deadline, person, office in rows:
+            exists = db.session.scalar(select(ProgrammeTask.id).where(
+                ProgrammeTask.org_id == org.id, ProgrammeTask.year == 2025,
+                ProgrammeTask.title == title))
+            if exists is None:
+                tasks.save_task(scope, {
+                    "year": 2025, "title": title, "metric": metric, "target_value": target,
+                    "measures": measures, "deadline": deadline, "responsible_person": person,
+                    "responsible_office": office,
+                }, org_id=org.id)

@@ -8,16 +8,19 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import clock
 from ..assets.models import FundingSource
 from ..enums import Role, Sector
 from ..extensions import db
 from ..pagination import paginate
+from ..plans import services as plans_services
 from ..plans.export import XLSX_MIMETYPE
 from ..web import current_scope, roles_required
 from . import projects
+from . import tasks as tasks_service
 from .common import ProgrammeError, is_lead
 from .export import reserve_xlsx
-from .models import ProjectState, Readiness
+from .models import ProjectState, Readiness, TaskMetric
 
 bp = Blueprint("programme", __name__, url_prefix="/programme")
 
@@ -175,3 +178,71 @@ def my_items():
     return render_template(
         "programme/my_items.html", rows=projects.institution_items(current_scope())
     )
+
+
+# --------------------------------------------------------------------------- task lists
+
+
+def _year_arg() -> int | None:
+    value = request.args.get("year", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("/tasks")
+@roles_required(*LEADS)
+def tasks():
+    scope = current_scope()
+    year = _year_arg()
+    org_id = request.args.get("org_id", type=int)
+    page = paginate(tasks_service.task_query(scope, year, org_id), request.args, scalars=False)
+    shown = [task for task, _name in page.items]
+    return render_template(
+        "programme/tasks.html", page=page, year=year, org_id=org_id,
+        progress=tasks_service.progress(scope, shown, clock.today()),
+        bureaus=plans_services.plan_orgs(scope, "bureau"), metrics=TaskMetric.choices(),
+        years=range(clock.today().year + 2, 2022, -1), data={},
+    )
+
+
+@bp.post("/tasks/new")
+@roles_required(*LEADS)
+def task_new():
+    try:
+        tasks_service.save_task(current_scope(), request.form)
+    except ProgrammeError as exc:
+        _refused(exc)
+    else:
+        flash(_("任务已保存。"), "success")
+    return redirect(url_for("programme.tasks", year=request.form.get("year")))
+
+
+@bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
+@roles_required(*LEADS)
+def task_edit(task_id: int):
+    scope = current_scope()
+    task = tasks_service.get_task(scope, task_id) or abort(404)
+    if request.method == "POST":
+        try:
+            tasks_service.save_task(scope, request.form, task)
+        except ProgrammeError as exc:
+            _refused(exc)
+            task = tasks_service.get_task(scope, task_id)
+        else:
+            flash(_("任务已保存。"), "success")
+            return redirect(url_for("programme.tasks", year=task.year))
+    return render_template("programme/task_form.html", task=task, metrics=TaskMetric.choices())
+
+
+@bp.post("/tasks/<int:task_id>/delete")
+@roles_required(*LEADS)
+def task_delete(task_id: int):
+    scope = current_scope()
+    task = tasks_service.get_task(scope, task_id) or abort(404)
+    year = task.year
+    try:
+        tasks_service.delete_task(scope, task)
+    except ProgrammeError as exc:
+        _refused(exc)
+    else:
+        flash(_("任务已删除。"), "success")
+    return redirect(url_for("programme.tasks", year=year))
