@@ -16,7 +16,9 @@ from ..pagination import paginate
 from ..plans import services as plans_services
 from ..plans.export import XLSX_MIMETYPE
 from ..web import current_scope, roles_required
-from . import projects
+from . import figures, projects
+from . import reports as reports_service
+from . import rounds as rounds_service
 from . import tasks as tasks_service
 from .common import ProgrammeError, is_lead
 from .export import reserve_xlsx
@@ -246,3 +248,151 @@ def task_delete(task_id: int):
     else:
         flash(_("任务已删除。"), "success")
     return redirect(url_for("programme.tasks", year=year))
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+@bp.get("/rounds")
+@roles_required(*LEADS)
+def rounds():
+    scope = current_scope()
+    page = paginate(rounds_service.round_query(scope), request.args, scalars=False)
+    return render_template("programme/rounds.html", page=page, today=clock.today())
+
+
+@bp.post("/rounds/new")
+@roles_required(*LEADS)
+def round_new():
+    try:
+        found = rounds_service.open_round(current_scope(), request.form, user_id=current_user.id)
+    except ProgrammeError as exc:
+        _refused(exc)
+        return redirect(url_for("programme.rounds"))
+    flash(_("调度已发起，已通知各单位填报。"), "success")
+    return redirect(url_for("programme.round_detail", round_id=found.id))
+
+
+def _round_or_404(round_id: int):
+    return rounds_service.get_round(current_scope(), round_id) or abort(404)
+
+
+@bp.get("/rounds/<int:round_id>")
+@roles_required(*LEADS)
+def round_detail(round_id: int):
+    scope = current_scope()
+    found = _round_or_404(round_id)
+    today = clock.today()
+    rows = [
+        (report, name, rounds_service.is_late(report, found, today))
+        for report, name in rounds_service.round_reports(scope, found)
+    ]
+    return render_template(
+        "programme/round.html", round=found, rows=rows,
+        issued=reports_service.report_of_round(scope, found),
+    )
+
+
+@bp.post("/rounds/<int:round_id>/close")
+@roles_required(*LEADS)
+def round_close(round_id: int):
+    try:
+        rounds_service.close_round(current_scope(), _round_or_404(round_id))
+    except ProgrammeError as exc:
+        _refused(exc)
+    else:
+        flash(_("本轮调度已结束。"), "success")
+    return redirect(url_for("programme.round_detail", round_id=round_id))
+
+
+@bp.get("/my-reports")
+@roles_required(*INSTITUTIONS)
+def my_reports():
+    return render_template(
+        "programme/my_reports.html", rows=rounds_service.my_reports(current_scope()),
+        today=clock.today(), is_late=rounds_service.is_late,
+    )
+
+
+@bp.route("/my-reports/<int:report_id>", methods=["GET", "POST"])
+@roles_required(*INSTITUTIONS)
+def my_report(report_id: int):
+    scope = current_scope()
+    report = rounds_service.get_report(scope, report_id) or abort(404)
+    found = rounds_service.rounds_of_reports([report]).get(report.round_id) or abort(404)
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            rounds_service.submit_report(scope, report, request.form, user_id=current_user.id)
+        except ProgrammeError as exc:
+            _refused(exc)
+            report = rounds_service.get_report(scope, report_id)
+        else:
+            flash(_("调度情况已填报。"), "success")
+            return redirect(url_for("programme.my_report", report_id=report_id))
+    return render_template(
+        "programme/my_report.html", report=report, round=found, form=form,
+        prefill=rounds_service.prefill(scope, report, found),
+        can_submit=found.is_open and scope.role == Role.INSTITUTION_MANAGER,
+    )
+
+
+# --------------------------------------------------------------------------- 专报
+
+
+@bp.get("/reports")
+@roles_required(*LEADS)
+def reports():
+    page = paginate(reports_service.report_query(current_scope()), request.args, scalars=False)
+    return render_template("programme/reports.html", page=page)
+
+
+@bp.post("/rounds/<int:round_id>/report")
+@roles_required(*LEADS)
+def report_new(round_id: int):
+    try:
+        issued = reports_service.issue(current_scope(), _round_or_404(round_id),
+                                       user_id=current_user.id)
+    except ProgrammeError as exc:
+        _refused(exc)
+        return redirect(url_for("programme.round_detail", round_id=round_id))
+    flash(_("专报已生成：%(n)s", n=issued.number), "success")
+    return redirect(url_for("programme.report_detail", report_id=issued.id))
+
+
+def _report_or_404(report_id: int):
+    return reports_service.get_report(current_scope(), report_id) or abort(404)
+
+
+@bp.get("/reports/<int:report_id>")
+@roles_required(*LEADS)
+def report_detail(report_id: int):
+    return render_template("programme/report.html", report=_report_or_404(report_id))
+
+
+@bp.get("/reports/<int:report_id>.<any(docx, pdf):kind>")
+@roles_required(*LEADS)
+def report_file(report_id: int, kind: str):
+    report = _report_or_404(report_id)
+    mimetypes = {
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "pdf": "application/pdf",
+    }
+    return Response(
+        report.docx if kind == "docx" else report.pdf, mimetype=mimetypes[kind],
+        headers={"Content-Disposition":
+                 f"attachment; filename=programme-report-{report.year}-{report.seq}.{kind}"},
+    )
+
+
+# --------------------------------------------------------------------------- target truth
+
+
+@bp.get("/investment")
+@roles_required(*LEADS)
+def investment():
+    scope = current_scope()
+    return render_template(
+        "programme/investment.html", rows=figures.investment_by_year(scope),
+        base=figures.baseline(scope),
+    )
