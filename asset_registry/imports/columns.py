@@ -53,6 +53,8 @@ class Field:
     # enum fields with a fixed set: {code: (zh, en)} and extra accepted spellings
     choices: Mapping[str, tuple[str, str]] | None = None
     aliases: Mapping[str, str] | None = field(default=None)
+    # unit family the header may state ("money": 元/千元/万元, "years": 年/月), see units.py
+    unit: str | None = None
     hint_zh: str = ""  # one line for the template's instructions sheet
     example: object = None  # a value for the template's example row
 
@@ -95,10 +97,16 @@ ASSET_FIELDS: tuple[Field, ...] = (
             "设备编码",
             "编号",
             "资产代码",
+            "卡片编号",
+            "资产卡片编号",
             "asset code",
+            "asset tag",
             "asset no",
             "asset number",
             "asset id",
+            "inventory number",
+            "inventory no",
+            "tag",
             "code",
         ),
         hint_zh="本单位内唯一；再次导入时按此编号更新",
@@ -135,6 +143,8 @@ ASSET_FIELDS: tuple[Field, ...] = (
             "类别",
             "设备种类",
             "种类",
+            "设备分类",
+            "资产分类",
             "分类",
             "一级类别",
             "category",
@@ -149,7 +159,16 @@ ASSET_FIELDS: tuple[Field, ...] = (
         "规格型号",
         "Model",
         max_length=200,
-        synonyms=("规格型号", "型号规格", "型号", "规格", "model", "specification"),
+        synonyms=(
+            "规格型号",
+            "型号规格",
+            "型号",
+            "规格",
+            "model",
+            "model no",
+            "model number",
+            "specification",
+        ),
         example="Revolution ACT",
     ),
     Field(
@@ -186,6 +205,7 @@ ASSET_FIELDS: tuple[Field, ...] = (
             "serial number",
             "serial no",
             "serial",
+            "serial #",
             "s/n",
             "sn",
         ),
@@ -214,6 +234,7 @@ ASSET_FIELDS: tuple[Field, ...] = (
             "地点",
             "location",
             "place",
+            "room",
         ),
         example="门诊楼2层CT室",
     ),
@@ -230,6 +251,7 @@ ASSET_FIELDS: tuple[Field, ...] = (
             "购置时间",
             "取得日期",
             "purchase date",
+            "purchased",
             "acquired on",
             "acquisition date",
         ),
@@ -259,17 +281,17 @@ ASSET_FIELDS: tuple[Field, ...] = (
         "设计使用年限",
         "Design life (years)",
         type="int",
+        unit="years",
+        # Only a stated design life: a finance export's 使用年限 is the depreciation life.
         synonyms=(
             "设计使用年限",
-            "产品有效期",
+            "设计使用寿命",
             "设计寿命",
-            "使用年限",
-            "有效期",
+            "产品有效期",
             "design life",
             "design life years",
-            "service life",
         ),
-        hint_zh="整数，单位：年",
+        hint_zh="整数，单位：年（表头写“设计使用年限（月）”时按月换算）；铭牌、说明书或登记证上载明的设计年限",
         example=10,
     ),
     Field(
@@ -277,15 +299,21 @@ ASSET_FIELDS: tuple[Field, ...] = (
         "折旧年限",
         "Accounting life (years)",
         type="int",
+        unit="years",
         synonyms=(
             "折旧年限",
+            "使用年限",
+            "预计使用年限",
             "会计使用年限",
             "会计折旧年限",
+            "折旧期限",
             "accounting life",
             "depreciation years",
             "depreciation life",
+            "useful life",
+            "service life",
         ),
-        hint_zh="整数，单位：年",
+        hint_zh="整数，单位：年（表头写“折旧年限（月）”时按月换算）；财务卡片的“使用年限”即此项",
         example=6,
     ),
     Field(
@@ -293,6 +321,7 @@ ASSET_FIELDS: tuple[Field, ...] = (
         "资产原值（元）",
         "Original value (CNY)",
         type="money",
+        unit="money",
         synonyms=(
             "资产原值",
             "原值",
@@ -302,11 +331,15 @@ ASSET_FIELDS: tuple[Field, ...] = (
             "单价",
             "购置金额",
             "original value",
+            "purchase cost",
+            "purchase price",
             "value",
             "cost",
             "price",
         ),
-        hint_zh="单位：元；可写 1280000、¥1,280,000.00 或 128万",
+        hint_zh=(
+            "单位：元（表头写“原值（万元）”时按万元换算）；可写 1280000、¥1,280,000.00 或 128万"
+        ),
         example=1280000,
     ),
     Field(
@@ -315,7 +348,7 @@ ASSET_FIELDS: tuple[Field, ...] = (
         "Funding source",
         type="enum",
         max_length=30,
-        synonyms=("资金来源", "经费来源", "funding source", "funding"),
+        synonyms=("资金来源", "经费来源", "资金性质", "资金渠道", "funding source", "funding"),
     ),
     Field(
         "status",
@@ -323,7 +356,16 @@ ASSET_FIELDS: tuple[Field, ...] = (
         "Status",
         type="enum",
         max_length=20,
-        synonyms=("使用状态", "状态", "设备状态", "资产状态", "使用情况", "status"),
+        synonyms=(
+            "使用状态",
+            "使用状况",
+            "状态",
+            "设备状态",
+            "资产状态",
+            "设备状况",
+            "使用情况",
+            "status",
+        ),
     ),
     Field(
         "energy_grade",
@@ -545,6 +587,7 @@ PLAN_ITEM_FIELDS: tuple[Field, ...] = (
         "单价（元）",
         "Unit price (CNY)",
         type="money",
+        unit="money",
         required=True,
         synonyms=("单价", "预算单价", "单价（元）", "单价(元)", "unit price", "price"),
         example=6_800_000,
@@ -706,13 +749,32 @@ class HeaderMatch:
         return len(self.mapping)
 
 
-def match_headers(headers: Sequence[object], kind: str) -> HeaderMatch:
-    """Map header cells (by position) to field keys; unknown headers are listed, not fatal."""
+def match_headers(
+    headers: Sequence[object],
+    kind: str,
+    overrides: Mapping[str, Mapping[str, object]] | None = None,
+) -> HeaderMatch:
+    """Map header cells (by position) to field keys; unknown headers are listed, not fatal.
+
+    `overrides` is an organisation's saved mapping, {normalise_header(text): {"field":
+    key or None}}: a column it names goes to that field (rank -1, before any synonym)
+    or, with field None, is ignored."""
     ranked: dict[str, list[tuple[int, int]]] = {}
     mapping: dict[int, str] = {}
     unknown: list[tuple[int, str]] = []
+    fields = field_map(kind)
     for col, text in enumerate(headers):
-        hit = lookup_header(text, kind)
+        chosen = overrides.get(normalise_header(text)) if overrides and text else None
+        if chosen is not None:
+            key = chosen.get("field")
+            if key is None or key not in fields:
+                shown = normalise_text(text)
+                if shown:
+                    unknown.append((col, shown))
+                continue
+            hit = (key, -1)
+        else:
+            hit = lookup_header(text, kind)
         if hit is None:
             shown = normalise_text(text) if text is not None else None
             if shown:

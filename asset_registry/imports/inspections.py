@@ -24,6 +24,7 @@ from ..inspections import rules
 from ..inspections.models import InspectionRecord, Obligation, ObligationKind
 from ..inspections.services import record_inspections
 from ..tenancy.scope import Scope, use_scope
+from .mapping import Mapping as ColumnMapping
 from .messages import N_
 from .reader import (
     DEFAULT_MAX_BYTES,
@@ -34,7 +35,14 @@ from .reader import (
     UnusableFile,
     iter_rows,
 )
-from .services import ImportResult, Rejected, conclusion_choices, enum_choices, org_scope
+from .services import (
+    ImportResult,
+    Rejected,
+    aliases_for,
+    conclusion_choices,
+    enum_choices,
+    org_scope,
+)
 
 MSG_UNKNOWN_ASSET = N_("本单位没有这个资产编号的设备")
 MSG_UNKNOWN_KIND = N_("该设备没有这个检验项目（可选：{options}）")
@@ -69,15 +77,26 @@ def import_inspection_records(
     max_rows: int = DEFAULT_MAX_ROWS,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportResult:
     target = org_scope(scope, org_id)
     today = today or clock.today()
     result = ImportResult("inspections", dry_run, valid_only)
     # 检验类别 is resolved here (duty kind, duty name or an inspection type), so the
     # parser passes it through as text; conclusions are checked per duty below.
-    parser = RowParser("inspections", today, {"conclusion": conclusion_choices()})
+    parser = RowParser(
+        "inspections",
+        today,
+        {"conclusion": conclusion_choices()},
+        aliases=aliases_for("inspections", mapping),
+    )
     reader = iter_rows(
-        source, "inspections", filename=filename, max_rows=max_rows, max_bytes=max_bytes
+        source,
+        "inspections",
+        filename=filename,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        overrides=mapping.columns if mapping is not None else None,
     )
     kind_labels = {code: zh for code, (zh, _) in enum_choices(ObligationKind).items()}
     with use_scope(target):
@@ -174,7 +193,7 @@ def import_inspection_records(
             existing[key] = None  # a second identical row in the file is not new again
             result.new += 1
     except UnusableFile as exc:
-        return result.refuse(exc.message)
+        return result.refuse(exc.message, reader)
     result.read_through(reader, progress)
     if dry_run or (result.rejected and not valid_only) or not planned:
         return result

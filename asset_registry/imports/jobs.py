@@ -25,10 +25,12 @@ from ..db_events import on_commit
 from ..extensions import db
 from ..tenancy.row_security import see_all
 from ..tenancy.scope import Scope, use_scope
+from .mapping import from_json
 from .messages import N_
 from .models import ImportJob, ImportKind, ImportStatus
 from .report import write_error_report
 from .services import ImportResult, estimate_rows, run_import
+from .undo import undo_record
 
 log = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(minutes=10)
@@ -94,6 +96,8 @@ def execute(job: ImportJob, scope: Scope | None = None) -> ImportResult:
     }
     if job.kind == ImportKind.PLAN_ITEMS:
         options["plan_id"] = job.plan_id
+    if job.mapping:
+        options["mapping"] = from_json(job.mapping, job.kind)
     if job.background:
         job_id = job.id
         options["progress"] = lambda n: _set_progress(job_id, n)
@@ -112,10 +116,16 @@ def record_result(job: ImportJob, result: ImportResult) -> None:
     )
     job.summary = result.as_summary()
     job.finished_at = job.heartbeat_at = clock.utcnow_naive()
+    report_path = Path(job.stored_path).with_name(Path(job.stored_path).stem + "-errors.xlsx")
     if result.unusable:
         job.status, job.message = ImportStatus.FAILED, result.unusable
+        report = write_error_report(result, report_path)
+        job.error_report_path = str(report) if report else None
         return
     job.status, job.message = ImportStatus.DONE, None
+    if result.written and not job.dry_run:
+        job.written_at = clock.utcnow_naive()
+        job.undo = undo_record(result)
     report = write_error_report(
         result, Path(job.stored_path).with_name(Path(job.stored_path).stem + "-errors.xlsx")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
@@ -79,6 +79,14 @@ class ImportJob(TenantOwned, db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # plan items go into this renewal plan
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("renewal_plan.id", ondelete="SET NULL"))
+    # the mapping the run used (the organisation's saved one with the page's changes)
+    mapping: Mapped[dict | None] = mapped_column(JSON)
+    # what the committed run did, for undo: {"new": [[first id, last id], …] (ranges),
+    # "changed": {asset id: {column: value before}}}
+    undo: Mapped[dict | None] = mapped_column(JSON)
+    written_at: Mapped[dt.datetime | None]
+    reverted_at: Mapped[dt.datetime | None]
+    reverted_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
     started_at: Mapped[dt.datetime | None]
     heartbeat_at: Mapped[dt.datetime | None]
@@ -103,3 +111,37 @@ class ImportJob(TenantOwned, db.Model):
         if not self.rows_total:
             return 0
         return min(99, self.rows_done * 100 // self.rows_total)
+
+
+class ImportSynonym(db.Model):
+    """A ledger word and what it means in the register, for every organisation:
+    `field` "funding_source" / "status" → an enum code, "category" → a category code.
+    Seeded with the built-in words (synonyms.py); the city admin may add more."""
+
+    __tablename__ = "import_synonym"
+    __table_args__ = (UniqueConstraint("field", "text"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(100))  # as written (normalised on lookup)
+    target: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
+
+
+class ImportMapping(TenantOwned, db.Model):
+    """An organisation's accepted mapping for one import kind, reused on every import:
+    `columns` {normalised header: {"field": key | None, "unit": unit | None}} (field None:
+    ignore the column), `values` {field key: {ledger word: target code}}."""
+
+    __tablename__ = "import_mapping"
+    __table_args__ = (UniqueConstraint("org_id", "kind"),)
+    __org_index__ = False  # the unique key leads with org_id
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    columns: Mapped[dict] = mapped_column(JSON, default=dict)
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=clock.utcnow_naive, onupdate=clock.utcnow_naive
+    )
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -29,6 +29,7 @@ from ..plans.models import FundingLine, PlanItem, RenewalReason
 from ..plans.services import ItemInput, PlanError, _clean_item, get_plan
 from ..tenancy.scope import Scope, use_scope
 from .inspections import MSG_UNKNOWN_ASSET
+from .mapping import Mapping as ColumnMapping
 from .messages import N_
 from .reader import (
     DEFAULT_MAX_BYTES,
@@ -43,6 +44,7 @@ from .services import (
     ImportResult,
     Rejected,
     _column_order,
+    aliases_for,
     enum_choices,
     org_scope,
 )
@@ -139,6 +141,7 @@ def import_plan_items(
     max_rows: int = DEFAULT_MAX_ROWS,
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportResult:
     target = org_scope(scope, org_id)
     result = ImportResult("plan_items", dry_run, valid_only)
@@ -158,11 +161,21 @@ def import_plan_items(
         }
     by_id = {asset_id: (org, status) for asset_id, org, status in assets.values()}
     reasons = _reason_lookup()
+    with use_scope(target):
+        aliases = aliases_for("plan_items", mapping)
     parser = RowParser(
-        "plan_items", today or clock.today(), {"funding_source": enum_choices(FundingSource)}
+        "plan_items",
+        today or clock.today(),
+        {"funding_source": enum_choices(FundingSource)},
+        aliases=aliases,
     )
     reader = iter_rows(
-        source, "plan_items", filename=filename, max_rows=max_rows, max_bytes=max_bytes
+        source,
+        "plan_items",
+        filename=filename,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        overrides=mapping.columns if mapping is not None else None,
     )
     new: list[dict] = []
     changed: list[tuple[PlanItem, dict]] = []
@@ -259,7 +272,7 @@ def import_plan_items(
                     }
                 )
     except UnusableFile as exc:
-        return result.refuse(exc.message)
+        return result.refuse(exc.message, reader)
     result.read_through(reader, progress)
     if dry_run or (result.rejected and not valid_only) or not (new or changed):
         result.written = not dry_run and not (result.rejected and not valid_only)

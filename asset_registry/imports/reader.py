@@ -32,8 +32,25 @@ from itertools import chain, count
 from operator import itemgetter
 from typing import Any
 
-from .columns import Field, column_letter, field_map, fields_for, lookup_header, match_headers
+from .columns import (
+    Field,
+    column_letter,
+    field_map,
+    fields_for,
+    lookup_header,
+    match_headers,
+    normalise_header,
+)
 from .messages import N_
+from .units import (
+    BASE_UNIT,
+    MSG_UNKNOWN_UNIT,
+    SHOWN_UNITS,
+    column_unit,
+    money_converter,
+    unit_factor,
+    years_converter,
+)
 from .values import (
     MSG_DATE_FUTURE,
     ValueProblem,
@@ -47,6 +64,7 @@ from .values import (
     parse_decimal,
     parse_int,
     parse_money,
+    strip_control,
 )
 
 __all__ = [
@@ -76,6 +94,9 @@ HEADER_SCAN_ROWS = 20
 _RATIO_FLOOR = 1 * MB
 
 MSG_XLS = N_("这是旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
+MSG_UNIT_CONFLICT = N_("“{first}”和“{second}”都对应{field}，但单位不同，请只保留一列")
+MSG_SKIPPED_TOTAL = N_("合计行")
+MSG_SKIPPED_FOOTER = N_("表尾签字行")
 MSG_ENCRYPTED = N_("文件设有打开密码，请在 Excel 中取消密码后再导入")
 MSG_NOT_LEDGER = N_("文件不是有效的 Excel (.xlsx) 或 CSV 文件")
 MSG_XLSB = N_("不支持 .xlsb 二进制工作簿，请在 Excel 中另存为 .xlsx 后再导入")
@@ -100,7 +121,35 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _XLSX_EXTENSIONS = (".xlsx", ".xlsm", ".xltx", ".xltm")
 _TOTAL_LABELS = ("合计", "小计", "总计")
-_TOTAL_FIRST_CHARS = frozenset("合小总 \u3000\t")
+# Signature and date lines under a ledger (制表人：张三  审核人：李四  填表日期：…).
+_FOOTER_LABELS = (
+    "制表人",
+    "制表",
+    "制表日期",
+    "填表人",
+    "填表日期",
+    "填报人",
+    "填报日期",
+    "审核人",
+    "审核",
+    "复核人",
+    "负责人",
+    "单位负责人",
+    "部门负责人",
+    "财务负责人",
+    "主管领导",
+    "分管领导",
+    "经办人",
+    "盘点人",
+    "监盘人",
+    "签字",
+    "签章",
+    "单位盖章",
+    "备注:",
+    "说明:",
+    "注:",
+)
+_TOTAL_FIRST_CHARS = frozenset("合小总制填审复负单部财主分经盘监签备说注 \u3000\t")
 
 
 class UnusableFile(Exception):
@@ -268,6 +317,8 @@ class LedgerHeader:
     unknown: list[tuple[str, str]] = field(default_factory=list)
     # field key → indices into raw_cells, preferred first
     key_columns: dict[str, list[int]] = field(default_factory=dict)
+    # field key → the unit its header states when it is not the register's own (万元, 月)
+    units: dict[str, str] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -303,6 +354,18 @@ def _is_total_label(value: object) -> bool:
     return "".join(value.split()).startswith(_TOTAL_LABELS)
 
 
+def _is_footer_label(value: object) -> bool:
+    if type(value) is not str or value.lstrip()[:1] not in _TOTAL_FIRST_CHARS:
+        return False
+    text = "".join(value.split()).replace("：", ":")
+    return text.startswith(_FOOTER_LABELS) and (
+        ":" in text or text.endswith(("签字", "签章", "盖章")) or len(text) <= 6
+    )
+
+
+SKIPPED_LIMIT = 500  # rows listed as skipped (the counters count them all)
+
+
 class LedgerReader:
     """Iterate: first a `LedgerHeader`, then one `LedgerRow` per data row.
 
@@ -321,9 +384,12 @@ class LedgerReader:
         fmt: str | None = None,
         max_rows: int = DEFAULT_MAX_ROWS,
         header_scan_rows: int = HEADER_SCAN_ROWS,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
         **sniff_options: Any,
     ) -> None:
         fields_for(kind)  # validates kind
+        # the organisation's mapping: {normalised header: {"field": key | None, "unit": …}}
+        self.overrides = dict(overrides or {})
         self.source = source
         self.kind = kind
         self.filename = _filename_of(source, filename)
@@ -333,8 +399,12 @@ class LedgerReader:
         self.sniff_options = sniff_options
         self.header: LedgerHeader | None = None
         self.skipped_blank = 0
-        self.skipped_total = 0
+        self.skipped_total = 0  # 合计/小计 rows and signature footers
+        # (Excel row, why, the row's text) of the rows that are not data, for the report
+        self.skipped_rows: list[tuple[int, str, str]] = []
         self.data_rows = 0
+        # the header cells of the best candidate row, for a file refused as a whole
+        self.found_headers: list[str] = []
 
     # -- sources: each yields (excel_row_number, cells) and sets sheet details
 
@@ -410,9 +480,18 @@ class LedgerReader:
                 best, best_hits = delimiter, hits
         return best
 
+    def _lookup(self, cell: object) -> str | None:
+        """The field a header cell names: the organisation's mapping first, then the
+        built-in synonyms. None for an unknown header or one mapped to "ignore"."""
+        if self.overrides:
+            chosen = self.overrides.get(normalise_header(cell))
+            if chosen is not None:
+                return chosen.get("field") or None
+        hit = lookup_header(cell, self.kind)
+        return hit[0] if hit is not None else None
+
     def _header_hits(self, cells: list) -> int:
-        kind = self.kind
-        return sum(1 for c in cells if not _is_blank(c) and lookup_header(c, kind) is not None)
+        return sum(1 for c in cells if not _is_blank(c) and self._lookup(c) is not None)
 
     def _is_header_continuation(self, cells: list) -> bool:
         """A second header row: English headers, a key row, or sub-headers under merged cells."""
@@ -420,7 +499,7 @@ class LedgerReader:
         for c in cells:
             if _is_blank(c):
                 continue
-            if lookup_header(c, self.kind) is None:
+            if self._lookup(c) is None:
                 return False
             seen = True
         return seen
@@ -443,6 +522,8 @@ class LedgerReader:
                 if len(scanned) >= self.header_scan_rows and header_at is None:
                     break
             if header_at is None:
+                if not self.found_headers:
+                    self.found_headers = _likely_header(scanned)
                 continue
             yield from self._read_sheet(fmt, sheet_name, sheet, scanned, header_at, rows)
             return
@@ -510,8 +591,8 @@ class LedgerReader:
                             captured[(top, col)] = cells[col]
                         elif _is_blank(cells[col]):
                             cells[col] = captured.get((top, col), "")
-            # Blank and 合计 rows. A row with an asset code is neither (a total row
-            # never carries a real code), so the usual data row costs one check.
+            # Blank, 合计 and signature rows. A row with an asset code is none of them
+            # (they never carry a real code), so the usual data row costs one check.
             code = cells[code_col]
             if code.__class__ is str and (
                 not code or code[0] in _TOTAL_FIRST_CHARS or code.isspace()
@@ -522,7 +603,13 @@ class LedgerReader:
                 if (_is_blank(code) or _is_total_label(code)) and any(
                     _is_total_label(c) for c in cells
                 ):
-                    self.skipped_total += 1
+                    self._skip(number, MSG_SKIPPED_TOTAL, cells)
+                    continue
+                if _is_footer_label(code) or (
+                    _is_blank(code)
+                    and _is_footer_label(next(c for c in cells if not _is_blank(c)))
+                ):
+                    self._skip(number, MSG_SKIPPED_FOOTER, cells)
                     continue
             # Gathered at C speed; a blank cell stays "" (what calamine and csv give).
             values: dict[str, Any] = (
@@ -540,6 +627,12 @@ class LedgerReader:
                 raise UnusableFile(MSG_TOO_MANY_ROWS.format(limit=max_rows))
             yield LedgerRow(number, values, cells, header)
 
+    def _skip(self, number: int, why: str, cells: list) -> None:
+        self.skipped_total += 1
+        if len(self.skipped_rows) < SKIPPED_LIMIT:
+            text = " ".join(cell_text(c).strip() for c in cells if not _is_blank(c))
+            self.skipped_rows.append((number, why, strip_control(text)[:200]))
+
     def _make_header(
         self,
         fmt: str,
@@ -548,11 +641,12 @@ class LedgerReader:
         row_number: int,
         col_offset: int,
     ) -> LedgerHeader:
-        match = match_headers(cells, self.kind)
+        match = match_headers(cells, self.kind, self.overrides)
         columns = []
         for i, c in enumerate(cells):
-            text = "" if _is_blank(c) else cell_text(c).strip()
+            text = "" if _is_blank(c) else strip_control(cell_text(c).strip())
             columns.append((column_letter(col_offset + i), text, match.mapping.get(i)))
+        self.found_headers = [text for _, text, _ in columns if text]
         unknown = [(column_letter(col_offset + i), text) for i, text in match.unknown]
         missing = [
             f.zh for f in fields_for(self.kind) if f.required and f.key not in match.columns_by_key
@@ -569,7 +663,45 @@ class LedgerReader:
             sheet_name=sheet_name,
             unknown=unknown,
             key_columns=match.columns_by_key,
+            units=self._units(columns, match.columns_by_key),
         )
+
+    def _units(self, columns: list, key_columns: dict[str, list[int]]) -> dict[str, str]:
+        """{field key: unit} for the columns whose header states a unit other than the
+        register's own; an unknown unit, or two columns of one field in different
+        units, refuses the file."""
+        fields = field_map(self.kind)
+        units: dict[str, str] = {}
+        for key, cols in key_columns.items():
+            family = fields[key].unit
+            if family is None:
+                continue
+            seen: tuple[str, str] | None = None
+            for col in cols:
+                header = columns[col][1]
+                chosen = self.overrides.get(normalise_header(header)) if self.overrides else None
+                if chosen is not None and chosen.get("unit"):
+                    unit = chosen["unit"]
+                else:
+                    unit = column_unit(family, header) or BASE_UNIT[family]
+                if unit_factor(family, unit) is None:
+                    raise UnusableFile(
+                        MSG_UNKNOWN_UNIT.format(
+                            column=header, unit=unit, options=SHOWN_UNITS[family]
+                        )
+                    )
+                if seen is not None and unit_factor(family, unit) != unit_factor(
+                    family, seen[1]
+                ):
+                    raise UnusableFile(
+                        MSG_UNIT_CONFLICT.format(
+                            first=seen[0], second=header, field=fields[key].zh
+                        )
+                    )
+                seen = seen or (header, unit)
+            if seen is not None and unit_factor(family, seen[1]) != 1:
+                units[key] = seen[1]
+        return units
 
     @staticmethod
     def _merged_fill(sheet: Any, header_number: int, col_offset: int) -> dict[int, list]:
@@ -590,6 +722,20 @@ class LedgerReader:
             for number in range(top, r1 + 2):
                 fill.setdefault(number, []).append((col, top))
         return fill
+
+
+def _likely_header(scanned: list[tuple[int, list]]) -> list[str]:
+    """The texts of the row that looks most like a header (the most text cells)."""
+    best: list[str] = []
+    for _, cells in scanned:
+        texts = [
+            strip_control(c.strip())
+            for c in cells
+            if isinstance(c, str) and c.strip() and len(c.strip()) <= 40
+        ]
+        if len(texts) > len(best):
+            best = texts
+    return best
 
 
 def _decode_csv(data: bytes) -> str:
@@ -703,7 +849,11 @@ def _text_converter(max_length: int | None, *, identifier: bool = False):
     return convert
 
 
-def _enum_converter(f: Field, choices: Mapping[str, tuple[str, str]] | None):
+def _enum_converter(
+    f: Field,
+    choices: Mapping[str, tuple[str, str]] | None,
+    extra_aliases: Mapping[str, str] | None = None,
+):
     if choices is None:
         choices, aliases = f.choices, f.aliases
     else:
@@ -712,6 +862,8 @@ def _enum_converter(f: Field, choices: Mapping[str, tuple[str, str]] | None):
         # No choices given: pass the text through for the caller to resolve.
         return _text_converter(f.max_length)
     lookup = build_enum_lookup(choices, aliases)
+    # the ledger words (synonyms, the organisation's mapping) win over built-in spellings
+    lookup.update(build_enum_lookup({}, {a: c for a, c in (extra_aliases or {}).items()}))
     message = enum_message(choices)
 
     def convert(value: object) -> str | None:
@@ -748,6 +900,7 @@ class RowParser:
         choices: Mapping[str, Mapping[str, tuple[str, str]]] | None = None,
         *,
         check_duplicates: bool | None = None,
+        aliases: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         if today is None:
             from .. import clock
@@ -759,15 +912,32 @@ class RowParser:
         self.check_duplicates = kind == "assets" if check_duplicates is None else check_duplicates
         self.seen_codes: dict[str, int] = {}
         choices = choices or {}
+        # {field key: {ledger word: code}}: synonyms and the organisation's value mapping
+        self.aliases = aliases or {}
         self.converters = {
-            key: _memoised(*self._converter(f, choices.get(key))) for key, f in self.fields.items()
+            key: _memoised(*self._converter(f, choices.get(key), self.aliases.get(key)))
+            for key, f in self.fields.items()
         }
         self.caches = {key: convert.cache for key, convert in self.converters.items()}
+        self._plain_converters = dict(self.converters)
+        self._plain_caches = dict(self.caches)
         self.required = [key for key, f in self.fields.items() if f.required]
         self._header: LedgerHeader | None = None
         self._blank: dict[str, None] = {}
 
-    def _converter(self, f: Field, choices):
+    def _use_units(self, units: Mapping[str, str]) -> None:
+        """Converters for the columns whose header states a unit (万元, 月): the values
+        are converted to the register's unit (元, years)."""
+        self.converters = dict(self._plain_converters)
+        self.caches = dict(self._plain_caches)
+        for key, unit in units.items():
+            family = self.fields[key].unit
+            factor = unit_factor(family, unit)
+            convert = money_converter(factor) if family == "money" else years_converter(factor)
+            memo = _memoised(convert)
+            self.converters[key], self.caches[key] = memo, memo.cache
+
+    def _converter(self, f: Field, choices, aliases=None):
         """(converter, fast path for values already typed by the workbook or None)."""
         today = self.today
         kind = f.type
@@ -813,7 +983,7 @@ class RowParser:
         if kind == "bool":
             return parse_bool, None
         if kind == "enum":
-            return _enum_converter(f, choices), None
+            return _enum_converter(f, choices, aliases), None
         raise ValueError(f"no converter for type {kind!r}")
 
     def error(self, row: LedgerRow, key: str, message: str, value: Any = _MISS) -> RowError:
@@ -839,6 +1009,7 @@ class RowParser:
             self._header = header
             keys = header.key_columns if header is not None else ()
             self._blank = dict.fromkeys(k for k in keys if k in self.fields)
+            self._use_units(header.units if header is not None else {})
         clean: dict[str, Any] = self._blank.copy()
         errors: list[RowError] = []
         converters = self.converters

@@ -28,8 +28,47 @@ def error_text(errors) -> str:
     )
 
 
+def _heading(ws, *values) -> None:
+    cells = [WriteOnlyCell(ws, value=v) for v in values]
+    for cell in cells:
+        cell.font = _HEAD
+    ws.append(cells)
+
+
+def _refusal_sheet(wb, result: ImportResult) -> None:
+    """Why the whole file was refused, the headers found and the headers expected."""
+    ws = wb.create_sheet("无法导入")
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 60
+    _heading(ws, "无法导入", safe_cell_value(result.unusable))
+    ws.append([])
+    _heading(ws, "文件中找到的表头")
+    for text in result.found_headers or ["（未找到像表头的行）"]:
+        ws.append([safe_cell_value(text)])
+    ws.append([])
+    _heading(ws, "系统可识别的列", "必填")
+    required = set(result.required_headers)
+    for text in result.expected_headers:
+        ws.append([text, "是" if text in required else ""])
+
+
+def _skipped_sheet(wb, result: ImportResult) -> None:
+    ws = wb.create_sheet("跳过的行")
+    _heading(ws, ROW_HEADER, "原因", "内容")
+    for number, why, text in result.skipped_rows:
+        ws.append([number, why, safe_cell_value(text)])
+
+
 def write_error_report(result: ImportResult, path: str | Path) -> Path | None:
-    """Write the report for `result`'s rejected rows; None when nothing was rejected."""
+    """Write the report for `result`'s rejected rows (or, for a file refused as a
+    whole, why and which headers); None when there is nothing to report."""
+    if result.unusable:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wb = Workbook(write_only=True)
+        _refusal_sheet(wb, result)
+        wb.save(path)
+        return path
     if not result.rejected_rows or result.header is None:
         return None
     path = Path(path)
@@ -62,5 +101,7 @@ def write_error_report(result: ImportResult, path: str | Path) -> Path | None:
         cells.append(message)
         cells.append(WriteOnlyCell(ws, value=rejected.row_number))
         ws.append(cells)
+    if result.skipped_rows:
+        _skipped_sheet(wb, result)
     wb.save(path)
     return path

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import decimal
+import difflib
 import gc
 import re
 import zipfile
@@ -36,6 +37,8 @@ from ..inspections.models import Obligation
 from ..inspections.services import AssetFacts, DefaultDuties, duty_audit, duty_insert
 from ..tenancy.scope import Scope, ScopeViolation, use_scope
 from .columns import ASSET_FIELDS, fields_for
+from .mapping import Mapping as ColumnMapping
+from .mapping import saved_mapping
 from .messages import N_
 from .reader import (
     DEFAULT_MAX_BYTES,
@@ -47,11 +50,14 @@ from .reader import (
     UnusableFile,
     iter_rows,
 )
-from .values import normalise_text
+from .synonyms import merged, synonym_key
+from .values import ValueProblem, normalise_text
 
 BATCH_SIZE = 2_000
 PREVIEW_CHANGES = 20
+PREVIEW_ROWS = 50
 MSG_UNKNOWN_CATEGORY = N_("类别不存在（请填写系统中的类别名称或编码）")
+MSG_UNKNOWN_CATEGORY_NEAR = N_("类别不存在（相近的类别：{options}）")
 
 # Non-null columns: a blank cell keeps the current value (a new asset gets the default).
 _NON_NULL_DEFAULTS = {
@@ -108,6 +114,24 @@ def conclusion_choices() -> dict[str, tuple[str, str]]:
     return {c: (c, _CONCLUSION_EN.get(c, c)) for c in dict.fromkeys(codes)}
 
 
+# the enumerated fields of each kind whose ledger words the synonyms table knows
+SYNONYM_FIELDS = {
+    "assets": ("status", "funding_source"),
+    "plan_items": ("funding_source",),
+    "inspections": (),
+}
+
+
+def aliases_for(kind: str, mapping: ColumnMapping | None) -> dict[str, dict[str, str]]:
+    """{field key: {ledger word: code}} for the parser: the built-in and city-wide
+    synonyms, then the organisation's own value mapping on top."""
+    values = mapping.values if mapping is not None else {}
+    keys = set(SYNONYM_FIELDS[kind]) | {k for k in values if k != "category"}
+    return {key: merged(key, values.get(key)) if key in SYNONYM_FIELDS[kind] else {
+        synonym_key(t): c for t, c in values.get(key, {}).items() if c
+    } for key in keys}
+
+
 def choices_for(kind: str) -> dict[str, dict[str, tuple[str, str]]]:
     if kind == "assets":
         return {"status": enum_choices(AssetStatus), "funding_source": enum_choices(FundingSource)}
@@ -140,9 +164,10 @@ def _category_key(text: str) -> str:
 
 
 class CategoryLookup:
-    """Every category by id, by code and by name (one query; the tree is global)."""
+    """Every category by id, by code and by name (one query; the tree is global), and by
+    the ledger words of the synonyms table and the organisation's value mapping."""
 
-    def __init__(self) -> None:
+    def __init__(self, organisation_values: Mapping[str, str] | None = None) -> None:
         rows = db.session.execute(
             select(
                 Category.id,
@@ -170,9 +195,40 @@ class CategoryLookup:
             if info.special_code:
                 self.by_text.setdefault(_category_key(info.special_code), info)
         self.by_text.pop("", None)
+        by_code = {info.code: info for info in self.by_id.values()}
+        # synonyms first, the organisation's own words on top (they may re-point one)
+        for word, code in merged("category", organisation_values).items():
+            info = by_code.get(code)
+            if info is not None:
+                self.by_text[word] = info
+        self._names: list[str] | None = None
+        self._name_info: dict[str, CategoryInfo] = {}
 
     def find(self, text: str) -> CategoryInfo | None:
-        return self.by_text.get(_category_key(text))
+        # normalise_text makes 场（厂） and 场(厂) one; the tree's names are normalised alike
+        return self.by_text.get(_category_key(normalise_text(text) or ""))
+
+    def nearest(self, text: str, n: int = 5) -> list[str]:
+        """The names of the categories closest to `text` (for the error message)."""
+        if self._names is None:
+            self._names = []
+            for info in self.by_id.values():
+                name = normalise_text(info.name) or ""
+                m = _NUMBERED_NAME.fullmatch(name)
+                bare = m[2] if m else name
+                self._name_info.setdefault(bare, info)
+                self._names.append(bare)
+        key = normalise_text(text) or ""
+        close = difflib.get_close_matches(key, self._names, n=n, cutoff=0.3)
+        if not close:  # nothing alike: share a character at least
+            close = [name for name in self._names if set(name) & set(key)][:n]
+        return [self._name_info[name].name for name in close]
+
+    def unknown_message(self, text: str) -> str:
+        near = self.nearest(text)
+        if not near:
+            return MSG_UNKNOWN_CATEGORY
+        return MSG_UNKNOWN_CATEGORY_NEAR.format(options="、".join(near))
 
 
 # --- results ---------------------------------------------------------------------
@@ -204,18 +260,42 @@ class ImportResult:
     rejected_rows: list[Rejected] = field(default_factory=list)
     new_ids: list[int] = field(default_factory=list)
     obligations_created: int | None = None
+    # (Excel row, why, text) of rows that are not data (合计, signature lines, unfilled)
+    skipped_rows: list[tuple[int, str, str]] = field(default_factory=list)
+    # a file refused as a whole: the header cells found, and the headers expected
+    found_headers: list[str] = field(default_factory=list)
+    # the first rows as they will be stored: [{header text: shown value}], and the
+    # distinct values met in each enumerated column {key: {text: target code or None}}
+    preview: list[dict] = field(default_factory=list)
+    values_found: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # what the write did, for undo: {asset id: {column: value before}} of changed rows
+    changed_before: dict[int, dict] = field(default_factory=dict)
 
-    def refuse(self, message: str) -> ImportResult:
-        """The whole file is unusable: nothing counted, nothing written."""
+    @property
+    def expected_headers(self) -> list[str]:
+        return [f.zh for f in fields_for(self.kind)]
+
+    @property
+    def required_headers(self) -> list[str]:
+        return [f.zh for f in fields_for(self.kind) if f.required]
+
+    def refuse(self, message: str, reader=None) -> ImportResult:
+        """The whole file is unusable: nothing counted, nothing written; the headers
+        the reader found are kept for the report."""
         self.unusable = message
         self.new = self.changed = self.unchanged = self.rejected = 0
         self.rejected_rows.clear()
         self.changes.clear()
+        self.preview.clear()
+        if reader is not None:
+            self.found_headers = list(reader.found_headers)
         return self
 
     def read_through(self, reader, progress: Callable[[int], None] | None) -> None:
         """The reader is done: keep its skip counts, report the last progress."""
         self.skipped_blank, self.skipped_total = reader.skipped_blank, reader.skipped_total
+        self.skipped_rows = list(reader.skipped_rows) + self.skipped_rows
+        self.skipped_rows.sort()
         if progress is not None:
             progress(reader.data_rows)
 
@@ -230,6 +310,13 @@ class ImportResult:
     @property
     def unknown_columns(self) -> list[tuple[str, str]]:
         return self.header.unknown if self.header is not None else []
+
+    @property
+    def column_mapping(self) -> list[dict]:
+        """Each column of the file: letter, header, field key (None: ignored), unit."""
+        if self.header is None:
+            return []
+        return column_mapping(self.header)
 
     @property
     def exit_code(self) -> int:
@@ -274,7 +361,38 @@ class ImportResult:
             ],
             "error_count": sum(len(r.errors) for r in self.rejected_rows),
             "obligations_created": self.obligations_created,
+            "skipped_rows": [list(r) for r in self.skipped_rows[:200]],
+            "found_headers": self.found_headers,
+            "expected_headers": self.expected_headers if self.unusable else [],
+            "required_headers": self.required_headers if self.unusable else [],
+            "columns": self.column_mapping,
+            "preview": self.preview,
+            "values_found": self.values_found,
         }
+
+
+def column_mapping(header: LedgerHeader) -> list[dict]:
+    from .units import BASE_UNIT
+
+    fields = {f.key: f for f in fields_for(header.kind)}
+    out = []
+    for letter, text, key in header.columns:
+        if not text:
+            continue
+        f = fields.get(key) if key else None
+        unit = None
+        if f is not None and f.unit:
+            unit = header.units.get(key, BASE_UNIT[f.unit])
+        out.append(
+            {
+                "letter": letter,
+                "header": text,
+                "field": key,
+                "field_label": f.zh if f is not None else None,
+                "unit": unit,
+            }
+        )
+    return out
 
 
 def _shown(value: Any) -> str:
@@ -367,6 +485,9 @@ class AssetClassifier:
     def __init__(self, header: LedgerHeader, categories: CategoryLookup):
         self.header = header
         self.categories = categories
+        # each distinct category text met → the category code it became (None: unknown)
+        self.category_seen: dict[str, str | None] = {}
+        self._unknown_messages: dict[str, str] = {}
         keys = [k for k in header.key_columns if k in _KEY_INDEX]
         self.file_keys = keys
         self.has_category = "category" in keys
@@ -384,20 +505,36 @@ class AssetClassifier:
         if text is None:
             return None
         info = self.categories.find(text)
+        if text not in self.category_seen and len(self.category_seen) < 5_000:
+            self.category_seen[text] = info.code if info is not None else None
         if info is None:
             col = self.header.column_for("category", row.raw_cells)
             letter, column, _ = self.header.columns[col]
             clean.pop("category")
+            message = self._unknown_messages.get(text)
+            if message is None:
+                message = self._unknown_messages[text] = self.categories.unknown_message(text)
             return RowError(
                 row.row_number,
                 column,
                 row.values.get("category"),
-                MSG_UNKNOWN_CATEGORY,
+                message,
                 "category",
                 letter,
             )
         clean["category"] = info.id
         return None
+
+    def preview(self, row_number: int, clean: dict, outcome: str, labels: dict) -> dict:
+        """One row as it will be stored: the file's fields, converted and resolved."""
+        shown = []
+        for key, column in self.header_text.items():
+            if key not in clean:
+                continue
+            value = clean[key]
+            name = "category_id" if key == "category" else key
+            shown.append([column, _display(name, value, self.categories, labels)])
+        return {"row": row_number, "outcome": outcome, "values": shown}
 
     def values(self, clean: dict, base: tuple | None) -> tuple:
         vals = list(base if base is not None else self.defaults)
@@ -480,20 +617,31 @@ def import_assets(
     progress: Callable[[int], None] | None = None,
     progress_every: int = BATCH_SIZE,
     today: dt.date | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportResult:
     """Read, validate, classify and (unless a dry run or a rejected row in
-    all-or-nothing mode) write a ledger into organisation `org_id`. Flushes only."""
+    all-or-nothing mode) write a ledger into organisation `org_id`. Flushes only.
+    `mapping`: the organisation's column and value mapping (see mapping.py)."""
     target = org_scope(scope, org_id)
     result = ImportResult("assets", dry_run, valid_only)
     today = today or clock.today()
     choices = choices_for("assets")
-    reader = iter_rows(source, "assets", filename=filename, max_rows=max_rows, max_bytes=max_bytes)
+    mapping = mapping or ColumnMapping()
+    reader = iter_rows(
+        source,
+        "assets",
+        filename=filename,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        overrides=mapping.columns,
+    )
     plan = _Plan()
     try:
         with use_scope(target):
-            categories = CategoryLookup()
+            categories = CategoryLookup(mapping.values.get("category"))
             existing = _existing_ids(target)
-        parser = RowParser("assets", today, choices)
+            aliases = aliases_for("assets", mapping)
+        parser = RowParser("assets", today, choices, aliases=aliases)
         classifier: AssetClassifier | None = None
         known: list[tuple[int, str, int, dict]] = []  # rows matching a registered asset
         for item in reader:
@@ -509,9 +657,18 @@ def import_assets(
                 errors.sort(key=lambda e: _column_order(item.header, e))
                 result.rejected += 1
                 result.rejected_rows.append(Rejected(item.row_number, item.raw_cells, errors))
+                if len(result.preview) < PREVIEW_ROWS:
+                    result.preview.append(
+                        classifier.preview(item.row_number, clean, "rejected", choices)
+                    )
             else:
                 code = clean["asset_code"]
                 asset_id = existing.get(code)
+                if len(result.preview) < PREVIEW_ROWS:
+                    outcome = "new" if asset_id is None else "known"
+                    result.preview.append(
+                        classifier.preview(item.row_number, clean, outcome, choices)
+                    )
                 if asset_id is None:
                     result.new += 1
                     plan.new_rows.append(classifier.values(clean, None))
@@ -525,14 +682,35 @@ def import_assets(
         if known:
             _classify_known(result, plan, classifier, known, target, choices)
     except UnusableFile as exc:
-        return result.refuse(exc.message)
+        return result.refuse(exc.message, reader)
     result.read_through(reader, progress)
+    result.values_found = values_found(parser, ("status", "funding_source", "device_class"))
+    if classifier is not None and "category" in classifier.file_keys:
+        result.values_found["category"] = dict(classifier.category_seen)
     if dry_run or (result.rejected and not valid_only):
         return result
     del parser, classifier, existing, reader  # free the read side before writing
     _write_assets(target, org_id, plan, result, categories.by_id)
     result.written = True
     return result
+
+
+def values_found(parser: RowParser, keys) -> dict[str, dict[str, str | None]]:
+    """{field key: {distinct text met: code, or None if unrecognised}} of the columns in
+    the file, read from the parser's memo (no extra work per row)."""
+    found: dict[str, dict[str, str | None]] = {}
+    header = parser._header
+    for key in keys:
+        if header is None or key not in header.key_columns:
+            continue
+        cache = parser.caches.get(key, {})
+        words = {}
+        for text, hit in list(cache.items())[:1000]:
+            if not text or text.isspace():
+                continue
+            words[text] = None if isinstance(hit, ValueProblem) else hit
+        found[key] = words
+    return found
 
 
 def _column_order(header: LedgerHeader | None, error: RowError) -> int:
@@ -616,7 +794,7 @@ def _write_assets(
         with bulk_indexing(connection), BatchWriter(connection) as writer:
             _insert_new_assets(org_id, plan.new_rows, result, session, writer, duties, categories)
     if plan.changed_rows:
-        _update_changed_assets(org_id, plan.changed_rows, session, connection)
+        _update_changed_assets(org_id, plan.changed_rows, session, connection, result)
 
 
 def _insert_new_assets(org_id, new_rows, result, session, writer, duties, categories) -> None:
@@ -679,7 +857,7 @@ def _insert_new_assets(org_id, new_rows, result, session, writer, duties, catego
         result.obligations_created += len(rows)
 
 
-def _update_changed_assets(org_id, changed_rows, session, connection) -> None:
+def _update_changed_assets(org_id, changed_rows, session, connection, result) -> None:
     table = Asset.__table__
     now = clock.utcnow_naive()
     update_stmt = (
@@ -693,6 +871,7 @@ def _update_changed_assets(org_id, changed_rows, session, connection) -> None:
             row = {f"b_{c}": v for c, v in zip(ASSET_COLUMNS, values, strict=True)}
             row["b_id"], row["b_updated_at"] = asset_id, now
             params.append(row)
+            result.changed_before[asset_id] = {c: _plain(old) for c, old in diff.items()}
             audit.append(
                 {
                     "org_id": org_id,
@@ -752,5 +931,11 @@ IMPORTERS: Mapping[str, Callable[..., ImportResult]] = {
 
 
 def run_import(scope: Scope, org_id: int, kind: str, source: Any, **options: Any) -> ImportResult:
+    """Run an import of `kind`. The organisation's saved mapping applies, with
+    `mapping` (e.g. from `--mapping FILE.json`) on top of it."""
     fields_for(kind)
-    return IMPORTERS[kind](scope, org_id, source, **options)
+    given = options.pop("mapping", None)
+    if options.pop("use_saved_mapping", True):
+        saved = saved_mapping(scope, org_id, kind)
+        given = saved.merged_with(given) if saved is not None else given
+    return IMPORTERS[kind](scope, org_id, source, mapping=given, **options)

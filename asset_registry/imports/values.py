@@ -36,13 +36,14 @@ __all__ = [
     "parse_enum",
     "parse_int",
     "parse_money",
+    "strip_control",
 ]
 
 # Messages (exported so callers and tests compare against one spelling).
-MSG_DATE = N_("日期格式无法识别")
-MSG_DATE_INVALID = N_("日期不存在")
+MSG_DATE = N_("日期格式无法识别（可写 2015-03-08、2015/3/8、2015.03、2015年3月 或 20150308）")
+MSG_DATE_INVALID = N_("日期不存在（请写成 2015-03-08 这样的年-月-日）")
 MSG_DATE_FUTURE = N_("不能是未来日期")
-MSG_DATE_YEAR_ONLY = N_("日期缺少月份")
+MSG_DATE_YEAR_ONLY = N_("日期缺少月份（至少写到月份，如 2015.03 或 2015年3月）")
 MSG_DATE_AMBIGUOUS = N_("日期含义不明确（可能是 1 月或 10 月），请写成 2015-01 或 2015-10")
 MSG_NUMBER = N_("应为数字")
 MSG_INTEGER = N_("应为整数")
@@ -106,6 +107,18 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+# C0 controls other than the whitespace str.split() already removes, DEL, and the C1
+# block: older systems' CSV exports carry them, and Excel refuses to save a cell with one.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+
+
+def strip_control(text: str) -> str:
+    """`text` without control characters (cheap when there are none: isprintable is a C loop)."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub("", text)
+
+
 # Free text (names, departments, notes) keeps full-width punctuation such as （）、：，
 # which is correct Chinese typography: only digits, Latin letters and the ideographic
 # space are narrowed, so a name saved by the form survives export → re-import as is.
@@ -125,7 +138,7 @@ def normalise_free_text(value: object) -> str | None:
         value = cell_text(value)
     if value and not value.isascii() and max(value) >= _FULLWIDTH_FIRST:
         value = value.translate(_FULLWIDTH_ALNUM)
-    value = " ".join(value.split())
+    value = " ".join(strip_control(value).split())
     return value or None
 
 
@@ -140,7 +153,7 @@ def normalise_text(value: object) -> str | None:
     if value and not value.isascii() and max(value) >= _FULLWIDTH_FIRST:
         value = value.translate(_FULLWIDTH)
     # str.split() splits on every Unicode space (incl. U+3000, NBSP, tabs, newlines).
-    value = " ".join(value.split())
+    value = " ".join(strip_control(value).split())
     return value or None
 
 

@@ -4,6 +4,7 @@ error report and exports. Thin: every decision is in services/jobs."""
 from __future__ import annotations
 
 import io
+import json
 import os
 from urllib.parse import quote
 
@@ -29,12 +30,23 @@ from ..plans.services import editable_plans
 from ..tenancy.scope import scoped_get_or_404
 from ..web import MANAGERS, current_scope, login_required, roles_required
 from . import jobs
+from .columns import fields_for
 from .export import export_assets, export_due
 from .forms import CommitForm, UploadForm
+from .mapping import (
+    Mapping,
+    MappingError,
+    check_targets,
+    from_json,
+    mapping_choices,
+    save_mapping,
+    saved_mapping,
+)
 from .messages import shown
 from .models import ImportJob, ImportKind, ImportStatus
 from .reader import UnusableFile, sniff_file
 from .template import template_bytes
+from .undo import UndoRefused, can_undo, new_asset_ids, revert_import
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -125,7 +137,112 @@ def show(job_id: int):
         form=CommitForm(),
         summary=job.summary or {},
         stale=jobs.is_stale(job),
+        choices=mapping_choices(job.kind),
+        can_undo=can_undo(job),
+        new_assets=new_asset_ids(job, limit=200),
     )
+
+
+def _mapping_from_form(kind: str, form) -> Mapping:
+    """The mapping page's choices as a Mapping: every column's field and unit, every
+    enumerated value's target (blank: leave it to the synonyms)."""
+    columns: dict[str, dict] = {}
+    for name, header in form.items():
+        if name.startswith("header-"):
+            letter = name.removeprefix("header-")
+            columns[header] = {
+                "field": form.get(f"field-{letter}") or None,
+                "unit": form.get(f"unit-{letter}") or None,
+            }
+    values: dict[str, dict[str, str]] = {}
+    for name, text in form.items():
+        if name.startswith("text-"):
+            _, key, index = name.split("-", 2)
+            target = form.get(f"target-{key}-{index}")
+            if target:
+                values.setdefault(key, {})[text] = target
+    return from_json({"columns": columns, "values": values}, kind)
+
+
+@bp.post("/<int:job_id>/mapping")
+@roles_required(*MANAGERS)
+def remap(job_id: int):
+    """Accept the mapping as edited on the job page: save it for the organisation and
+    run the dry run again with it."""
+    job = scoped_get_or_404(ImportJob, job_id)
+    if not job.dry_run or not job.finished:
+        flash(_("该导入已执行或尚未完成试运行。"), "warning")
+        return redirect(url_for("imports.show", job_id=job.id))
+    scope = current_scope()
+    try:
+        mapping = _mapping_from_form(job.kind, request.form)
+        check_targets(mapping, job.kind, _sector())
+    except MappingError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("imports.show", job_id=job.id))
+    saved = saved_mapping(scope, job.org_id, job.kind)
+    combined = saved.merged_with(mapping) if saved is not None else mapping
+    save_mapping(scope, job.org_id, job.kind, combined, current_user.id)
+    job.mapping = mapping.as_json()
+    jobs.run_or_queue(job, scope)
+    flash(_("映射已保存，下次导入时自动使用；已按新的映射重新试运行。"), "success")
+    return redirect(url_for("imports.show", job_id=job.id))
+
+
+def _sector() -> str | None:
+    from ..tenancy.models import Organisation
+
+    return db.session.scalars(
+        select(Organisation.sector).where(Organisation.id == current_scope().org_id)
+    ).first()
+
+
+@bp.route("/mapping/<kind>", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def saved(kind: str):
+    """The organisation's saved mapping of one import kind, edited as JSON."""
+    if kind not in ImportKind.__members__.values():
+        abort(404)
+    scope = current_scope()
+    error = None
+    if request.method == "POST":
+        text = request.form.get("mapping", "")
+        try:
+            mapping = from_json(text or "{}", kind)
+            check_targets(mapping, kind, _sector())
+        except MappingError as exc:
+            error = exc.message
+        else:
+            save_mapping(scope, scope.org_id, kind, mapping, current_user.id)
+            flash(_("映射已保存。"), "success")
+            return redirect(url_for("imports.saved", kind=kind))
+    else:
+        current = saved_mapping(scope, scope.org_id, kind) or Mapping()
+        text = json.dumps(current.as_json(), ensure_ascii=False, indent=2)
+    return render_template(
+        "imports/mapping.html",
+        kind=kind,
+        kind_label=ImportKind(kind).label,
+        text=text,
+        error=error,
+        fields=fields_for(kind),
+        choices=mapping_choices(kind),
+    ), (400 if error else 200)
+
+
+@bp.post("/<int:job_id>/undo")
+@roles_required(*MANAGERS)
+def undo(job_id: int):
+    job = scoped_get_or_404(ImportJob, job_id)
+    try:
+        done = revert_import(current_scope(), job, current_user.id)
+    except UndoRefused as exc:
+        flash(shown(exc.message), "danger")
+        return redirect(url_for("imports.show", job_id=job.id))
+    flash(
+        _("已撤销：删除新增的 %(removed)s 台，恢复修改过的 %(restored)s 台。", **done), "success"
+    )
+    return redirect(url_for("imports.show", job_id=job.id))
 
 
 @bp.get("/<int:job_id>/progress")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 
 # A cell starting with one of these is run as a formula by Excel/WPS when opened
 # (CSV) or re-typed: exports prefix them with an apostrophe so they stay text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# What a worksheet cannot hold (openpyxl raises on it): control characters other than
+# tab and newlines. A stored value carrying one (typed into a form, from an old CSV)
+# must never make an export fail, so they are dropped on the way out.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralise(text: str) -> str:
@@ -15,8 +22,11 @@ def neutralise(text: str) -> str:
 
 
 def safe_cell_value(value):
-    """A value fit for an exported cell: text neutralised, Decimal as float-free text-safe."""
+    """A value fit for an exported cell: text neutralised and without characters a
+    worksheet cannot hold, Decimal as float where exact."""
     if isinstance(value, str):
+        if not value.isprintable():
+            value = _ILLEGAL.sub("", value)
         return neutralise(value)
     if isinstance(value, decimal.Decimal):
         return float(value) if value == value.quantize(decimal.Decimal("0.01")) else str(value)

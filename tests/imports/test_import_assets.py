@@ -79,11 +79,14 @@ def test_bad_rows_exact_errors_and_nothing_written(app, tmp_path):
     result = run("rmyy", messy_ledger(tmp_path / "bad.xlsx", p, bad=True))
     assert not result.written and result.rejected == 7 and result.new == 5
     messages = [(e.row_number, e.column, e.value, e.message) for e in result.errors]
+    near = messages[3][3]  # the message names the nearest categories
+    assert near.startswith("类别不存在（相近的类别：") and "设备" in near
+    messages[3] = (*messages[3][:3], "类别不存在")
     assert messages == [
         (10, "购置日期", "2030-01-01", "不能是未来日期"),
         (11, "投用时间", "2016-01-01", "投用日期早于购置日期"),
         (12, "资产原值（元）", -5, "不能为负数"),
-        (13, "类别", "火星设备", "类别不存在（请填写系统中的类别名称或编码）"),
+        (13, "类别", "火星设备", "类别不存在"),
         (14, "*资产编号", f"{p}-001", "资产编号在文件中重复（与第 4 行相同）"),
         (15, "资产原值（元）", "很贵", "应为金额数字"),
         (16, "*资产编号", "", "必填项不能为空"),

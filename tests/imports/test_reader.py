@@ -21,6 +21,7 @@ from asset_registry.imports.reader import (
     parse_row,
     sniff_file,
 )
+from asset_registry.imports.values import MSG_DATE, MSG_DATE_INVALID
 
 TODAY = dt.date(2025, 6, 1)
 STATUS = {"in_service": ("在用", "In service"), "idle": ("闲置", "Idle")}
@@ -266,8 +267,8 @@ def test_bad_rows_report_exact_errors(tmp_path):
         (5, "放射设备", "也许", "应为“是”或“否”"),
         (5, "能效等级", "6级", "不是可选值（可选：1级、2级、3级、4级、5级）"),
         (5, "设备名称", "", "必填项不能为空"),
-        (6, "购置日期", "2015.13", "日期不存在"),
-        (6, "启用日期", "明年", "日期格式无法识别"),
+        (6, "购置日期", "2015.13", MSG_DATE_INVALID),
+        (6, "启用日期", "明年", MSG_DATE),
         (6, "原值", "约100万", "应为金额数字"),
         (6, "使用年限", 10.5, "应为整数"),
         (6, "资产编号", "", "必填项不能为空"),

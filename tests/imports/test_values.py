@@ -8,7 +8,10 @@ from decimal import Decimal
 import pytest
 
 from asset_registry.imports.values import (
+    MSG_DATE,
     MSG_DATE_AMBIGUOUS,
+    MSG_DATE_INVALID,
+    MSG_DATE_YEAR_ONLY,
     ValueProblem,
     build_enum_lookup,
     normalise_text,
@@ -83,17 +86,17 @@ def test_parse_date_forms(raw, expected):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("abc", "日期格式无法识别"),
-        ("2015-02-30", "日期不存在"),
-        ("2015/13/1", "日期不存在"),
-        ("2015", "日期缺少月份"),
-        (2015, "日期缺少月份"),
+        ("abc", MSG_DATE),
+        ("2015-02-30", MSG_DATE_INVALID),
+        ("2015/13/1", MSG_DATE_INVALID),
+        ("2015", MSG_DATE_YEAR_ONLY),
+        (2015, MSG_DATE_YEAR_ONLY),
         (2015.1, MSG_DATE_AMBIGUOUS),  # 2015.1 or 2015.10 in a number cell
         ("2025-06-02", "不能是未来日期"),
         ("2030年1月", "不能是未来日期"),
-        (True, "日期格式无法识别"),
-        (-5, "日期格式无法识别"),
-        ("1850-01-01", "日期格式无法识别"),
+        (True, MSG_DATE),
+        (-5, MSG_DATE),
+        ("1850-01-01", MSG_DATE),
     ],
 )
 def test_parse_date_problems(raw, message):
