@@ -9,12 +9,15 @@ import datetime as dt
 from flask import current_app, has_request_context
 from sqlalchemy import select
 
+from .. import clock
+from ..enums import Role
 from ..extensions import db
 from ..plans import services as plans
 from ..plans.models import PlanItem, RenewalPlan
 from ..tenancy.models import Organisation, User
-from ..tenancy.scope import Scope
-from . import projects, tasks
+from ..tenancy.scope import Scope, use_scope
+from ..tenancy.services import subtree_ids
+from . import projects, reports, rounds, tasks
 
 # org, title, [(equipment, spec, qty, unit price, quarter, funding)], completed prices
 DEMO_PLANS = [
@@ -92,6 +95,7 @@ def _seed() -> None:
     _seed_plans(scope, orgs)
     _seed_projects(scope, orgs)
     _seed_tasks(scope, orgs)
+    _seed_round(scope, orgs)
     db.session.flush()
 
 
@@ -171,3 +175,42 @@ def _seed_tasks(scope: Scope, orgs) -> None:
                     "measures": measures, "deadline": deadline, "responsible_person": person,
                     "responsible_office": office,
                 }, org_id=org.id)
+
+
+DEMO_ROUND = "2025年上半年设备更新调度"
+# institution, problems, needs (the others stay unreported: the report lists them as late)
+DEMO_ANSWERS = [
+    ("rmyy", "DR机房防护改造滞后，第二台DR推迟到三季度安装。",
+     "请协调超长期特别国债资金尽快拨付。"),
+    ("fybjy", "超声设备招标一次流标，已重新挂网。", ""),
+]
+
+
+def _seed_round(scope: Scope, orgs) -> None:
+    from .models import DispatchRound, RoundReport
+
+    wjw = orgs["wjw"]
+    if db.session.scalar(select(DispatchRound.id).where(
+            DispatchRound.org_id == wjw.id, DispatchRound.title == DEMO_ROUND)) is not None:
+        return
+    # the bureau's own scope opens, closes and reports: the report counts its institutions
+    bureau = Scope(org_ids=subtree_ids(wjw.id), role=Role.BUREAU_REVIEWER, org_id=wjw.id,
+                   user_id=_user_id("wjw"))
+    # the demo round happened in July 2025: its dates are the round's own, not the seed run's
+    with clock.frozen(dt.date(2025, 7, 1)), use_scope(bureau):
+        round_ = rounds.open_round(bureau, {
+            "title": DEMO_ROUND, "period_start": "2025-01-01", "period_end": "2025-06-30",
+            "due_on": "2025-07-10"}, user_id=_user_id("wjw"))
+    for code, problems, needs in DEMO_ANSWERS:
+        if code not in orgs:
+            continue
+        report = db.session.scalars(select(RoundReport).where(
+            RoundReport.round_id == round_.id, RoundReport.org_id == orgs[code].id)).one()
+        with clock.frozen(dt.date(2025, 7, 8)):
+            computed = rounds.prefill(scope, report, round_)
+            rounds.submit_report(scope, report, {
+                "investment_reported": str(computed.investment), "problems": problems,
+                "needs": needs}, user_id=_user_id(code))
+    with clock.frozen(dt.date(2025, 7, 12)), use_scope(bureau):
+        rounds.close_round(bureau, round_)
+        reports.issue(bureau, round_, user_id=_user_id("wjw"))
