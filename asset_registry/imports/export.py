@@ -18,7 +18,14 @@ from .xlsx import ledger_workbook
 
 EXPORT_BATCH = 1_000
 # shown for the inspector; the inspection import reports them as unknown columns
-DUE_EXTRA_HEADERS = ("设备名称（参考）", "检验项目（参考）", "应检日期（参考）")
+DUE_EXTRA_HEADERS = ("设备名称（参考）", "应检日期（参考）")
+DUE_INSTRUCTIONS = (
+    "1. 这是待检清单：每行是一台设备的一个检验项目，“资产编号”和“检验类别”已填好，请勿修改。",
+    "2. 检验完成后填写检验日期、检验机构、报告编号、检验结论和下次检验日期，再在“Excel 导入”"
+    "中选择“检验记录”导入。",
+    "3. 没有填写任何检验结果的行导入时跳过（列为“未填写检验结果”），不算错误。",
+    "4. 日期可写 2024-05-20、2024/5/20 或 2024年5月20日。",
+)
 
 
 def _asset_statement(scope: Scope, args):
@@ -58,19 +65,16 @@ def _due_obligations(scope: Scope, today: dt.date, days: int) -> Iterable:
 
 def due_rows(scope: Scope, today: dt.date, days: int) -> Iterator[list]:
     """The inspection due list as inspection-import rows: the inspector fills in the
-    inspection date, agency, report no. and conclusion, then imports the file."""
+    inspection date, agency, report no. and conclusion, then imports the file. The
+    检验类别 column carries the duty's own name, which names one duty of the asset
+    (its kind alone may not: a ropeway has an annual and a full inspection)."""
     with use_scope(scope):
-        kinds = {c: zh for c, (zh, _) in choices_for("inspections")["obligation_kind"].items()}
         for item in _due_obligations(scope, today, days):
             obligation = getattr(item, "obligation", item)  # rows or Obligation objects
             asset = obligation.asset
-            values = {
-                "asset_code": asset.asset_code,
-                "obligation_kind": kinds.get(obligation.kind, obligation.kind),
-            }
+            values = {"asset_code": asset.asset_code, "obligation_kind": obligation.name}
             yield [values.get(f.key) for f in INSPECTION_FIELDS] + [
                 asset.name,
-                obligation.name,
                 obligation.next_due,
             ]
 
@@ -92,7 +96,11 @@ def export_due(scope: Scope, today: dt.date, days: int = 60) -> bytes:
         ledger_workbook(
             "inspections",
             due_rows(scope, today, days),
-            lists=drop_down_lists("inspections"),
+            lists={
+                k: v for k, v in drop_down_lists("inspections").items() if k != "obligation_kind"
+            },
             extra=DUE_EXTRA_HEADERS,
+            sheet="待检清单",
+            instructions=DUE_INSTRUCTIONS,
         )
     )

@@ -51,6 +51,9 @@ MSG_NO_DUTY = N_("该设备没有需要检验的项目")
 MSG_CONCLUSION = N_("检验结论不适用于该检验项目（可选：{options}）")
 MSG_REQUIRED = N_("必填项不能为空")
 MSG_CONFLICT = N_("该检验项目已有报告编号相同但内容不同的记录；导入不修改已有记录")
+MSG_NOT_FILLED = N_("未填写检验结果")
+# A row of the due-list export the inspector left as it was: nothing to record.
+_RESULT_KEYS = ("inspected_on", "agency", "report_no", "conclusion", "next_due", "problems")
 
 _FIELD_OF_ERROR = {
     "inspected_on": "inspected_on",
@@ -119,6 +122,12 @@ def import_inspection_records(
             if isinstance(item, LedgerHeader):
                 result.header = item
                 continue
+            if all(not str(item.values.get(k, "")).strip() for k in _RESULT_KEYS):
+                result.skipped_rows.append(
+                    (item.row_number, MSG_NOT_FILLED, str(item.values.get("asset_code", "")))
+                )
+                result.skipped_total += 1
+                continue
             clean, errors = parser.parse(item)
 
             def problem(key: str, message: str, *, row=item, errs=errors) -> None:
@@ -133,19 +142,28 @@ def import_inspection_records(
                 options = duties.get(asset_id, [])
                 names = "、".join(d.name for d in options)
                 wanted = clean.get("obligation_kind")
-                if wanted and _key(wanted) in {_key(t) for t in rules.INSPECTION_TYPES}:
-                    inspection_type, wanted = wanted, None
+                hits = []
+                if wanted:
+                    # the duty's own name first (the due-list export writes it), then its
+                    # kind; a word that names no duty may be an inspection type (定期检验)
+                    k = _key(wanted)
+                    hits = [d for d in options if _key(d.name) == k] or [
+                        d
+                        for d in options
+                        if k in (_key(d.kind), _key(kind_labels.get(d.kind, d.kind)))
+                    ]
+                    if not hits and k in {_key(t) for t in rules.INSPECTION_TYPES}:
+                        inspection_type, wanted = wanted, None
                 if not options:
                     problem("asset_code", MSG_NO_DUTY)
                 elif wanted:
-                    k = _key(wanted)
-                    hits = [
-                        d
-                        for d in options
-                        if k in (_key(d.kind), _key(d.name), _key(kind_labels.get(d.kind, d.kind)))
-                    ]
-                    if hits:
+                    if len(hits) == 1 or (hits and len({d.kind for d in hits}) == 1):
                         duty = hits[0]
+                    elif hits:
+                        problem(
+                            "obligation_kind",
+                            MSG_AMBIGUOUS.format(options="、".join(d.name for d in hits)),
+                        )
                     else:
                         problem("obligation_kind", MSG_UNKNOWN_KIND.format(options=names))
                 else:

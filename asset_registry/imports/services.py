@@ -293,7 +293,8 @@ class ImportResult:
 
     def read_through(self, reader, progress: Callable[[int], None] | None) -> None:
         """The reader is done: keep its skip counts, report the last progress."""
-        self.skipped_blank, self.skipped_total = reader.skipped_blank, reader.skipped_total
+        self.skipped_blank = reader.skipped_blank
+        self.skipped_total += reader.skipped_total  # the importer may have skipped rows too
         self.skipped_rows = list(reader.skipped_rows) + self.skipped_rows
         self.skipped_rows.sort()
         if progress is not None:

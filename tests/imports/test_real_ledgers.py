@@ -4,6 +4,7 @@ ledger words for funding and status, official category names with full-width bra
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -428,3 +429,59 @@ def test_undo_refused_after_the_assets_were_edited(app, tmp_path):
             revert_import(scope, job)
         db.session.rollback()
     assert assets_like(p)[f"{p}-1"].name == "监护仪（已改）"
+
+
+def test_due_list_export_reimports_as_records(app, login, tmp_path):
+    from asset_registry.inspections.models import InspectionRecord
+
+    p = unique_prefix()
+    wb = Workbook()
+    wb.active.append(["资产编号", "设备名称", "类别", "投用日期"])
+    wb.active.append([f"{p}-R", "客运索道", "客运索道", "2015-01-01"])
+    wb.active.append([f"{p}-L", "客梯", "电梯", "2015-01-01"])
+    run("wml", save(wb, tmp_path / "ropeway.xlsx"))
+    client = login("wml")
+    response = client.get("/imports/export/due.xlsx?days=60")
+    book = load_workbook(io.BytesIO(response.data))
+    assert book.sheetnames[0] == "待检清单" and "填写说明" in book.sheetnames
+    notes = [c.value for row in book["填写说明"].iter_rows() for c in row if c.value]
+    assert any("未填写检验结果" in str(v) for v in notes)
+    ws = book.worksheets[0]
+    ours = [r for r in ws.iter_rows(min_row=3) if str(r[0].value or "").startswith(p)]
+    kinds = sorted(r[1].value for r in ours if r[0].value == f"{p}-R")
+    assert len(kinds) == 2, kinds  # the ropeway's annual and full inspection, by name
+    for row in ws.iter_rows(min_row=3):
+        if not str(row[0].value or "").startswith(p):
+            for cell in row:
+                cell.value = None
+    filled = next(r for r in ours if r[0].value == f"{p}-R" and "年度" in r[1].value)
+    filled[2].value, filled[3].value = dt.date(2025, 5, 20), "省特检院"
+    filled[4].value, filled[5].value = f"{p}-RPT", "符合要求"
+    path = tmp_path / "due.xlsx"
+    book.save(path)
+    scope = scope_of("wml")
+    result = run_import(scope, scope.org_id, "inspections", str(path), today=TODAY)
+    db.session.commit()
+    assert (result.new, result.rejected) == (1, 0), result.errors
+    assert result.written
+    assert [why for _, why, _ in result.skipped_rows].count("未填写检验结果") == len(ours) - 1
+    with use_scope(Scope.system()):
+        record = db.session.scalar(
+            select(InspectionRecord).where(InspectionRecord.report_no == f"{p}-RPT")
+        )
+        assert record is not None and "年度" in record.obligation.name
+
+
+def test_each_template_has_its_own_sheet_and_instructions(app, login):
+    client = login("rmyy")
+    seen = {}
+    for kind in ("assets", "inspections", "plan_items"):
+        book = load_workbook(io.BytesIO(client.get(f"/imports/template/{kind}.xlsx").data))
+        notes = " ".join(
+            str(c.value) for row in book["填写说明"].iter_rows() for c in row if c.value
+        )
+        seen[kind] = (book.sheetnames[0], notes)
+    assert [s for s, _ in seen.values()] == ["设备台账", "检验记录", "更新计划明细"]
+    assert "每行填写一台设备" in seen["assets"][1]
+    assert "每行填写一条检验记录" in seen["inspections"][1]
+    assert "拟更新的设备" in seen["plan_items"][1]
