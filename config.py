@@ -108,6 +108,9 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "asset-registry@localhost")
     MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", 10))
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 5))
+    # internal destinations a webhook may reach (host names, addresses or networks,
+    # comma-separated); every other private/loopback/link-local/shared address is refused
+    WEBHOOK_ALLOWED_HOSTS = os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")
     SCHEDULER_TIMEZONE = "Asia/Shanghai"
 
 
@@ -123,6 +126,7 @@ class TestingConfig(Config):
     )
     BASE_URL = "http://testserver"
     MAIL_PORT = 0
+    WEBHOOK_ALLOWED_HOSTS = "127.0.0.1"  # the tests' local robot receiver
 
 
 class ProductionConfig(Config):

@@ -68,6 +68,9 @@ def create_app(config: object | str | None = None) -> Flask:
         instance_path=str(getattr(config, "INSTANCE_PATH", ROOT / "instance")),
     )
     app.config.from_object(config)
+    from . import web
+
+    web.install_converters(app)  # before any route exists
     if production_secret:
         app.config["SECRET_KEY"] = production_secret
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -91,13 +94,13 @@ def create_app(config: object | str | None = None) -> Flask:
 
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), include_object=is_search_object)
     login_manager.init_app(app)
-    csrf.init_app(app)
 
     load_models()
-    from . import web
-
     babel.init_app(app, locale_selector=web.select_locale)
     web.init_app(app)
+    # after web's before_request: a CSRF failure then renders for a signed-in user
+    # with their scope, like every other page
+    csrf.init_app(app)
 
     for name in DOMAINS:
         views = _optional(f"{__name__}.{name}.views")

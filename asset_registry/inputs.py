@@ -85,3 +85,25 @@ def read_amount(
     if amount > MAX_AMOUNT:
         raise error(key, _("数值过大。"))
     return amount.quantize(decimal.Decimal(places), rounding=decimal.ROUND_HALF_UP)
+
+
+# --- request-wide hygiene -----------------------------------------------------------
+# C0 controls (but tab, line feed, carriage return) and DEL: never meaningful in a form
+# or a query, and NUL is refused by PostgreSQL outright
+_CONTROL_CHARS = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127])
+# the widest integer column is PostgreSQL's int4 (SQLite's own limit, 2**63-1, is wider)
+MAX_ID = 2**31 - 1
+
+
+def strip_control(value: str) -> str:
+    return value.translate(_CONTROL_CHARS)
+
+
+def read_id(value, default: int | None = None) -> int | None:
+    """An id from a query or a form: a number in the id columns' range, else `default`
+    (an id beyond the column cannot name a row, so it is simply "none")."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+    return number if 0 < number <= MAX_ID else default

@@ -9,6 +9,7 @@ import logging
 from flask import (
     Blueprint,
     Flask,
+    Request,
     abort,
     current_app,
     flash,
@@ -20,16 +21,23 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
 
 from . import db_events  # noqa: F401  (registers the session/engine listeners)
 from .audit import hooks as _audit_hooks  # noqa: F401  (registers the audit hook)
 from .enums import Role
 from .extensions import db, login_manager
+from .inputs import MAX_ID, strip_control
 from .tenancy.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
@@ -175,8 +183,76 @@ def home():
     return redirect(url_for("reports.dashboard"))
 
 
-def _error_page(code: int, message: str):
-    return render_template("errors/error.html", code=code, message=message), code
+def _error_page(code: int, message: str, title: str | None = None):
+    if request.path.startswith("/api/"):
+        return {
+            "error": HTTP_STATUS_CODES.get(code, "error").lower().replace(" ", "_"),
+            "message": message,
+        }, code
+    return render_template("errors/error.html", code=code, message=message, title=title), code
+
+
+class CleanParameters(ImmutableMultiDict):
+    """Query and form values (and names) without control characters: a NUL in a search box
+    or a text field is dropped here once, instead of failing in the database later."""
+
+    def __init__(self, mapping=None):
+        if mapping is None:
+            super().__init__()
+            return
+        super().__init__(
+            (strip_control(key), strip_control(value) if isinstance(value, str) else value)
+            for key, value in iter_multi_items(mapping)
+        )
+
+
+class ApiFreeSessions(SecureCookieSessionInterface):
+    """The API authenticates by bearer token alone: a session cookie sent along is
+    ignored, and no session cookie is ever set on an API response."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if request.path.startswith("/api/"):
+            return
+        super().save_session(app, session, response)
+
+
+class CleanRequest(Request):
+    parameter_storage_class = CleanParameters
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in routes: a number beyond the id columns' range is no URL of ours (404),
+    rather than an overflow in the database driver."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(url_map, fixed_digits, min, MAX_ID if max is None else max, signed)
+
+
+class TextConverter(UnicodeConverter):
+    """`<…>` / `<string:…>` path segments: no control characters (404 instead)."""
+
+    def __init__(self, url_map, minlength=1, maxlength=None, length=None):
+        super().__init__(url_map, minlength, maxlength, length)
+        # UnicodeConverter sets its regex per instance (for the lengths): narrow that one
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f]")
+
+
+class TextPathConverter(PathConverter):
+    regex = r"[^\x00-\x1f\x7f]+?"
+
+
+def install_converters(app: Flask) -> None:
+    """Before any route is added (so create_app calls it first)."""
+    app.request_class = CleanRequest
+    app.session_interface = ApiFreeSessions()
+    app.url_map.converters.update(
+        int=IdConverter, default=TextConverter, string=TextConverter, path=TextPathConverter
+    )
 
 
 class TrustedProxies:
@@ -242,7 +318,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(err):
-        return _error_page(400, _("页面已过期或表单缺少安全令牌，请刷新页面后重试。"))
+        return _error_page(
+            400,
+            _("页面已过期或表单缺少安全令牌，请刷新页面后重试。"),
+            title=_("页面已过期"),
+        )
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def value_out_of_range(err):
+        # last line of defence: a value the database cannot hold (a number beyond its
+        # column: PostgreSQL raises DataError, SQLite's driver OverflowError; a NUL in a
+        # JSON string) is the client's mistake, not a server error
+        db.session.rollback()
+        log.warning("value refused by the database: %s", getattr(err, "orig", err))
+        return _error_page(400, _("请求中的数值超出允许范围或包含无效字符。"))
 
     @app.errorhandler(404)
     def not_found(err):
@@ -255,6 +345,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(err):
         return _error_page(400, _("请求无效。"))
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(err):
+        # the API answers JSON for every status (405 and the rest); pages keep Werkzeug's
+        if request.path.startswith("/api/"):
+            return _error_page(err.code or 500, err.description or "")
+        return err
 
     @app.errorhandler(500)
     def server_error(err):

@@ -12,6 +12,8 @@ from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
+from ..audit.hooks import _row as _audit_changes
+from ..audit.hooks import audit_rows
 from ..enums import OrgKind, Role
 from ..extensions import db
 from .models import LoginAttempt, Membership, Organisation, User
@@ -201,15 +203,74 @@ def save_organisation(
     clash = org_by_code(code)
     if clash is not None and clash is not org:
         raise TenancyError(_("单位编码 %(code)s 已存在。", code=code))
+    if kind not in set(OrgKind):
+        raise TenancyError(_("请选择单位类型。"))
     if kind != OrgKind.CITY and parent_id is None:
         raise TenancyError(_("请选择上级单位。"))
+    if parent_id is not None:
+        if get_visible_org(scope, parent_id) is None:
+            raise TenancyError(_("上级单位不存在。"))
+        if org is not None and org.id is not None and parent_id in subtree_ids(org.id):
+            # a node under itself: the tree walk of every request there would never end
+            raise TenancyError(_("上级单位不能是本单位或其下属单位。"))
+    if org is not None and org.kind != kind:
+        misfit = _memberships_not_fitting(org.id, kind)
+        if misfit:
+            raise TenancyError(
+                _("该单位已有不适合新类型的角色（%(roles)s），请先调整人员。", roles=misfit)
+            )
+    action = "update" if org is not None else "create"
     if org is None:
         org = Organisation()
         db.session.add(org)
     org.code, org.name, org.kind, org.parent_id = code, name.strip(), kind, parent_id
     org.sector, org.county, org.uscc = sector or None, county or None, uscc
-    db.session.flush()
+    audit_admin_change(org, action, lambda: org.id)
     return org
+
+
+# what kind of organisation each role belongs to (a reviewer at a bureau, a manager at
+# an institution…): a role elsewhere would give a scope that makes no sense
+ROLE_ORG_KINDS = {
+    Role.CITY_ADMIN: {OrgKind.CITY},
+    Role.BUREAU_REVIEWER: {OrgKind.BUREAU, OrgKind.CITY},
+    Role.REGULATOR: {OrgKind.REGULATOR},
+    Role.INSTITUTION_MANAGER: {OrgKind.INSTITUTION},
+    Role.INSTITUTION_STAFF: {OrgKind.INSTITUTION},
+}
+
+
+def role_fits(role: str, kind: str) -> bool:
+    return kind in ROLE_ORG_KINDS.get(role, set())
+
+
+def _memberships_not_fitting(org_id: int, kind: str) -> str:
+    roles = db.session.scalars(
+        select(Membership.role).where(Membership.org_id == org_id).distinct()
+    )
+    return "、".join(Role(r).label for r in roles if not role_fits(r, kind))
+
+
+def audit_admin_change(obj, action: str, org_id_of) -> None:
+    """Organisations and users are not tenant rows, so the automatic audit hook does not
+    see them: record the change here, in the same audit log. `org_id_of()` names the
+    organisation the row belongs to once flushed."""
+    changes = _audit_changes(obj, action)  # read before the flush resets the history
+    db.session.flush()
+    if changes is None:
+        return
+    audit_rows(
+        db.session(),
+        [
+            {
+                "org_id": org_id_of(),
+                "entity": type(obj).__tablename__,
+                "entity_id": obj.id,
+                "action": action,
+                "changes": changes,
+            }
+        ],
+    )
 
 
 MANAGEABLE_ROLES = {
@@ -257,15 +318,25 @@ def create_user(
         raise TenancyError(_("用户名 %(u)s 已被使用。", u=username))
     if len(password or "") < 8:
         raise TenancyError(_("密码至少 8 位。"))
+    org = db.session.get(Organisation, org_id)
+    if org is None or not role_fits(role, org.kind):
+        raise TenancyError(_("该角色不适合所选单位的类型。"))
     user = User(username=username, display_name=display_name or username, email=email or None)
     user.set_password(password)
     db.session.add(user)
-    db.session.flush()
+    audit_admin_change(user, "create", lambda: org_id)
     grant(scope, user, org_id, role)
     return user
 
 
 def grant(scope: Scope, user: User, org_id: int, role: str) -> Membership:
+    org = db.session.get(Organisation, org_id)
+    if org is None or not role_fits(role, org.kind):
+        raise TenancyError(
+            _("“%(role)s”不能授予%(kind)s。", role=Role(role).label, kind=org.kind_label)
+            if org is not None
+            else _("单位不存在。")
+        )
     m = Membership(user_id=user.id, org_id=org_id, role=role)
     db.session.add(m)
     db.session.flush()
@@ -278,8 +349,16 @@ def grant(scope: Scope, user: User, org_id: int, role: str) -> Membership:
 def set_user_active(scope: Scope, user: User, active: bool) -> None:
     user.is_active = active
     if not active:
-        end_sessions(user)
-    db.session.flush()
+        user.session_version = (user.session_version or 1) + 1
+    audit_admin_change(user, "update", lambda: _home_org_id(user))
+
+
+def _home_org_id(user: User) -> int | None:
+    """The organisation a user's audit rows are filed under: their first membership
+    the scope sees (so the managers who can see the user can see the change)."""
+    return db.session.scalars(
+        select(Membership.org_id).where(Membership.user_id == user.id).order_by(Membership.id)
+    ).first()
 
 
 def is_user_in_scope(scope: Scope, user_id: int) -> bool:
