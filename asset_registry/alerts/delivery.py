@@ -8,16 +8,19 @@ send the same row; a failure backs off exponentially and never marks a row sent.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import ssl
 import urllib.error
-import urllib.request
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
@@ -233,14 +236,105 @@ def robot_payload(kind: str, title: str, lines: list[str]) -> dict:
     return {"msgtype": "markdown", "markdown": {"content": text}}
 
 
-def _post_json(url: str, payload: dict) -> None:
-    request = urllib.request.Request(
-        url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"}, method="POST",
+class WebhookRefused(OSError):
+    """The destination may not be reached from here (checked at every delivery)."""
+
+
+# shared address space (carrier-grade NAT) is not "private" to ipaddress, but is internal
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+        or address in _SHARED
     )
-    timeout = current_app.config.get("WEBHOOK_TIMEOUT", 5)
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked URL)
+
+
+def _allowed(host: str, address, allowed_hosts: str) -> bool:
+    """WEBHOOK_ALLOWED_HOSTS: host names, addresses or networks that may be internal."""
+    for item in (part.strip() for part in (allowed_hosts or "").split(",")):
+        if not item:
+            continue
+        if item.lower() == host.lower():
+            return True
+        try:
+            if address in ipaddress.ip_network(item, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def resolve_destination(url: str, allowed_hosts: str = "") -> tuple[str, str, int, str]:
+    """(scheme, host, port, address to connect to) for a webhook URL, or WebhookRefused.
+    The name is resolved now and the connection goes to the address checked here, so a
+    DNS answer cannot change between the check and the connection."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookRefused(f"not an http(s) URL: {url[:80]}")
+    host = parts.hostname
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as exc:
+        raise WebhookRefused(f"cannot resolve {host}: {exc}") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
+        if _internal(address) and not _allowed(host, address, allowed_hosts):
+            raise WebhookRefused(f"{host} resolves to the internal address {address}")
+    return parts.scheme, host, port, str(addresses[0])
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _post_json(url: str, payload: dict) -> None:
+    config = current_app.config
+    scheme, host, port, address = resolve_destination(url, config.get("WEBHOOK_ALLOWED_HOSTS"))
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    pinned = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    connection = pinned(host, port, address, config.get("WEBHOOK_TIMEOUT", 5))
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+        response = connection.getresponse()
         body = response.read(65536)
+    finally:
+        connection.close()
+    # never followed: a redirect could lead anywhere, internal addresses included
+    if 300 <= response.status < 400:
+        raise WebhookRefused(f"HTTP {response.status}: redirects are not followed")
+    if response.status >= 400:
+        raise OSError(f"HTTP Error {response.status}: {response.reason}")
     # both robots answer 200 with {"errcode": 0} on success and a non-zero code otherwise
     try:
         answer = json.loads(body or b"{}")
