@@ -86,3 +86,42 @@ def test_plan_items_go_into_the_chosen_plan(page, tmp_path):
             select(PlanItem.equipment_name).where(PlanItem.plan_id == plan_id)
         ).all()
     assert names == ["彩色多普勒超声"]
+
+
+def test_mapping_page_changes_one_values_target_then_undo(page, tmp_path):
+    """An unrecognised status is highlighted; mapping it to 闲置 saves the mapping, the dry
+    run runs again and the preview shows the value as it will be stored; after the
+    commit the job's page undoes it."""
+    p = unique_prefix()
+    path = simple_ledger(
+        tmp_path / "状态.xlsx",
+        [(f"{p}-1", "跑步机", "停机"), (f"{p}-2", "划船机", "使用中")],
+        headers=("资产编号", "设备名称", "使用状况"),
+    )
+    browser_login(page, "tyc")
+    page.goto("/imports/")
+    page.set_input_files("input[name=file]", path)
+    page.click("#upload-submit")
+    page.wait_for_selector("#mapping-form")
+    unknown = page.locator("#mapping-form tr[data-value='停机']")
+    assert unknown.get_attribute("data-unrecognised") is not None
+    assert "未识别" in unknown.inner_text()
+    assert "在用" in page.locator("#mapping-form tr[data-value='使用中'] select").inner_text()
+    assert page.locator("#job-counts [data-count='4']").inner_text() == "1"  # rejected
+    unknown.locator("select").select_option(label="闲置")
+    page.click("#mapping-submit")
+    page.wait_for_selector("#job-outcome")
+    assert "映射已保存" in page.content()
+    assert page.locator("#mapping-form tr[data-value='停机']").get_attribute(
+        "data-unrecognised"
+    ) is None
+    assert page.locator("#job-counts [data-count='4']").inner_text() == "0"
+    assert "闲置" in page.inner_text("#preview")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#commit-submit")
+    page.wait_for_selector("#job-outcome.alert-success")
+    assert assets_like(p)[f"{p}-1"].status == "idle"
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#undo-submit")
+    page.wait_for_selector("text=本次导入已撤销")
+    assert assets_like(p) == {}
