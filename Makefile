@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := asset_registry
 
-.PHONY: run test lint translations translations-update clean
+.PHONY: run serve test lint translations translations-update clean
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ run: $(BIN)/activate translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# Production: gunicorn with the production config (SECRET_KEY, DATABASE_URL and the rest
+# from the environment; see README "Running in production"). Migrate first: flask db upgrade.
+BIND ?= 127.0.0.1:8000
+WEB_WORKERS ?= 3
+serve: $(BIN)/activate translations
+	ASSET_REGISTRY_CONFIG=production $(BIN)/gunicorn --bind $(BIND) --workers $(WEB_WORKERS) \
+	  --timeout 120 --access-logfile - 'asset_registry:create_app()'
 
 test: $(BIN)/activate translations
 	$(BIN)/ruff check --no-cache .
