@@ -13,7 +13,9 @@ class UploadForm(FlaskForm):
     file = FileField(
         _l("Excel 或 CSV 文件"),
         validators=[FileRequired(_l("请选择要导入的文件"))],
-        description=_l("支持 .xlsx 和 CSV（UTF-8 或 GB18030），上传后先试运行，确认后再写入。"),
+        description=_l(
+            "支持 .xlsx、.xls、.ods 和 CSV（UTF-8 或 GB18030），上传后先试运行，确认后再写入。"
+        ),
     )
 
 

@@ -93,7 +93,7 @@ HEADER_SCAN_ROWS = 20
 # compress very well, and cannot hurt anyone.
 _RATIO_FLOOR = 1 * MB
 
-MSG_XLS = N_("这是旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
+MSG_XLS = N_("无法读取这个旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
 MSG_UNIT_CONFLICT = N_("“{first}”和“{second}”都对应{field}，但单位不同，请只保留一列")
 MSG_SKIPPED_TOTAL = N_("合计行")
 MSG_SKIPPED_FOOTER = N_("表尾签字行")
@@ -200,7 +200,7 @@ def _extension(filename: str | None) -> str:
 
 def _check_zip(
     fh: io.BufferedIOBase, max_uncompressed: int, max_ratio: float, verify: bool
-) -> None:
+) -> str:
     try:
         with zipfile.ZipFile(fh) as zf:
             infos = zf.infolist()
@@ -214,14 +214,35 @@ def _check_zip(
             if total > max_uncompressed:
                 raise UnusableFile(MSG_BOMB)
             names = {info.filename for info in infos}
+            if "content.xml" in names and "mimetype" in names:
+                if b"opendocument.spreadsheet" not in zf.read("mimetype"):
+                    raise UnusableFile(MSG_NOT_LEDGER)
+                if verify:
+                    _verify_zip_streams(zf, infos, max_uncompressed)
+                return "ods"
             if "xl/workbook.xml" not in names:
                 if "xl/workbook.bin" in names:
                     raise UnusableFile(MSG_XLSB)
                 raise UnusableFile(MSG_NOT_LEDGER)
             if verify:
                 _verify_zip_streams(zf, infos, max_uncompressed)
+            return "xlsx"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
         raise UnusableFile(MSG_CORRUPT_ZIP) from None
+
+
+def _check_xls(fh: io.BufferedIOBase) -> None:
+    """An old .xls workbook python-calamine can open (it reads BIFF8 itself)."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    fh.seek(0)
+    try:
+        workbook = CalamineWorkbook.from_filelike(fh)
+        workbook.close()
+    except (CalamineError, ValueError, OSError):
+        raise UnusableFile(MSG_XLS) from None
+    except Exception:  # noqa: BLE001 - a malformed OLE2 file may fail in any way
+        raise UnusableFile(MSG_XLS) from None
 
 
 def _verify_zip_streams(
@@ -267,9 +288,10 @@ def sniff_file(
     max_ratio: float = DEFAULT_MAX_RATIO,
     verify_zip: bool = True,
 ) -> str:
-    """ "xlsx" or "csv" judged by content (not by name), or UnusableFile with the reason.
+    """ "xlsx", "ods", "xls" or "csv" judged by content (not by name), or UnusableFile.
 
-    Refuses: files over `max_bytes`; .xls (OLE2) and password-protected workbooks;
+    Refuses: files over `max_bytes`; password-protected workbooks; .xls files
+    python-calamine cannot open;
     renamed non-spreadsheets; corrupt or truncated zips; zip bombs (declared
     uncompressed total over `max_uncompressed` or a member compressed more than
     `max_ratio`:1). `verify_zip` also inflates every member under the same cap, so a
@@ -290,11 +312,11 @@ def sniff_file(
             fh.seek(0)
             if "EncryptedPackage".encode("utf-16-le") in fh.read(4 * MB):
                 raise UnusableFile(MSG_ENCRYPTED)
-            raise UnusableFile(MSG_XLS)
+            _check_xls(fh)
+            return "xls"
         if head.startswith(_ZIP_MAGICS):
             fh.seek(0)
-            _check_zip(fh, max_uncompressed, max_ratio, verify_zip)
-            return "xlsx"
+            return _check_zip(fh, max_uncompressed, max_ratio, verify_zip)
         if ext in ("", ".csv") and _looks_like_text(head):
             return "csv"
         raise UnusableFile(MSG_NOT_LEDGER)
@@ -311,7 +333,7 @@ class LedgerHeader:
     columns: list[tuple[str, str, str | None]]
     row_number: int  # as Excel shows it (the last row, for two-row headers)
     kind: str
-    format: str  # "xlsx" or "csv"
+    format: str  # "xlsx", "xls", "ods" or "csv"
     sheet_name: str | None = None
     # (column letter, header text) of columns no field matched: report, don't fail
     unknown: list[tuple[str, str]] = field(default_factory=list)
@@ -415,6 +437,10 @@ class LedgerReader:
         try:
             if isinstance(source, (bytes, bytearray, memoryview)):
                 workbook = CalamineWorkbook.from_filelike(io.BytesIO(bytes(source)))
+            elif self.fmt != "xlsx":
+                # .xls and .ods by content: an upload may carry any name
+                with open(source, "rb") as fh:
+                    workbook = CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))
             else:
                 workbook = CalamineWorkbook.from_path(os.fspath(source))
         except PasswordError:
@@ -509,7 +535,7 @@ class LedgerReader:
     def __iter__(self) -> Iterator[LedgerHeader | LedgerRow]:
         fmt = self.fmt or sniff_file(self.source, self.filename, **self.sniff_options)
         self.fmt = fmt
-        sheets = self._xlsx_sheets() if fmt == "xlsx" else self._csv_sheets()
+        sheets = self._csv_sheets() if fmt == "csv" else self._xlsx_sheets()
         for sheet_name, rows, sheet in sheets:
             scanned: list[tuple[int, list]] = []
             header_at = None

@@ -390,9 +390,9 @@ def unusable(source, filename=None, **kwargs) -> str:
 def test_xls_is_refused_with_save_as_advice(tmp_path):
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)
-    assert unusable(str(path)) == "这是旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入"
+    assert unusable(str(path)) == "无法读取这个旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入"
     # and the same file renamed to .xlsx
-    assert unusable(path.read_bytes(), "renamed.xlsx").startswith("这是旧版 .xls 文件")
+    assert unusable(path.read_bytes(), "renamed.xlsx").startswith("无法读取这个旧版 .xls 文件")
 
 
 def test_renamed_text_file(tmp_path):

@@ -485,3 +485,66 @@ def test_each_template_has_its_own_sheet_and_instructions(app, login):
     assert "每行填写一台设备" in seen["assets"][1]
     assert "每行填写一条检验记录" in seen["inspections"][1]
     assert "拟更新的设备" in seen["plan_items"][1]
+
+
+def ods_ledger(path, rows) -> str:
+    """A minimal OpenDocument spreadsheet (what LibreOffice and WPS save as .ods)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(value):
+        if isinstance(value, (int, float)):
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}">'
+                f"<text:p>{value}</text:p></table:table-cell>"
+            )
+        return (
+            f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}'
+            "</text:p></table:table-cell>"
+        )
+
+    body = "".join(
+        "<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="台账">'
+        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+        ' manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED
+        )
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return str(path)
+
+
+def test_ods_and_gb18030_csv_import(app, tmp_path):
+    p = unique_prefix()
+    ods = ods_ledger(
+        tmp_path / "台账.ods",
+        [["资产编号", "设备名称", "原值（万元）"], [f"{p}-O", "麻醉机", 36.5]],
+    )
+    result = run("rmyy", ods)
+    assert result.written and result.header.format == "ods", (result.unusable, result.errors)
+    assert assets_like(p)[f"{p}-O"].original_value == Decimal("365000.00")
+    csv_path = tmp_path / "台账.csv"
+    csv_path.write_bytes(
+        f"资产编号,设备名称,资金来源\r\n{p}-C,呼吸机,财政拨款\r\n".encode("gb18030")
+    )
+    result = run("rmyy", str(csv_path))
+    assert result.written, (result.unusable, result.errors)
+    assert assets_like(p)[f"{p}-C"].funding_source == "local_fiscal"
