@@ -39,8 +39,9 @@ def _health_objects() -> dict:
             "title": unique("调度"), "period_start": "2025-01-01", "period_end": "2025-06-30",
             "due_on": (clock.today() + dt.timedelta(days=5)).isoformat()})
         db.session.commit()
+        rmyy = scope_of("rmyy").org_id
         report_id = db.session.scalars(select(RoundReport.id).where(
-            RoundReport.round_id == round_.id)).first()
+            RoundReport.round_id == round_.id, RoundReport.org_id == rmyy)).one()
         return {"project": project_id, "task": task.id, "round": round_.id,
                 "report": report_id}
 
