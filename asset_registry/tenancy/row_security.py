@@ -43,6 +43,34 @@ LANGUAGE sql STABLE AS $$
 $$
 """
 
+# The policy reads the setting through these two functions, each wrapped in a scalar
+# subquery: PostgreSQL evaluates such an uncorrelated subquery once per statement (an
+# InitPlan) and hands the result to every row as a parameter, so no row pays for
+# parsing the list, and `org_id = ANY (…)` stays a plain indexable comparison.
+ALL_FUNCTION = "app_sees_all"
+IDS_FUNCTION = "app_org_ids"
+ALL_FUNCTION_DDL = f"""
+CREATE OR REPLACE FUNCTION {ALL_FUNCTION}() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(current_setting('{SETTING}', true), '') = 'all'
+$$
+"""
+IDS_FUNCTION_DDL = f"""
+CREATE OR REPLACE FUNCTION {IDS_FUNCTION}() RETURNS integer[]
+LANGUAGE sql STABLE AS $$
+    SELECT CASE coalesce(current_setting('{SETTING}', true), '')
+        WHEN 'all' THEN NULL
+        WHEN '' THEN '{{}}'::integer[]
+        ELSE string_to_array(current_setting('{SETTING}', true), ',')::integer[]
+    END
+$$
+"""
+# the scope's organisations, for reading and for writing
+ORG_VISIBLE = (
+    f"((SELECT {ALL_FUNCTION}()) OR org_id = ANY ((SELECT {IDS_FUNCTION}())::integer[]))"
+)
+
+# the per-row function of the first version (kept so its migration can rebuild it)
 FUNCTION_DDL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}(org integer) RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -76,31 +104,40 @@ def _special_sql(model, dialect) -> str:
     return str(criterion.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def install_row_security(connection: Connection, tables: list[str] | None = None) -> None:
+def install_row_security(
+    connection: Connection, tables: list[str] | None = None, *, version: int = 2
+) -> None:
     """Create the policy on every tenant table (idempotent; PostgreSQL only).
 
     Reading: the scope's organisations and, on equipment tables for a
-    special-equipment-only scope, the criterion the ORM applies (in a CASE, so other
-    scopes never evaluate it). Writing: the scope's organisations."""
+    special-equipment-only scope, the criterion the ORM applies (behind an OR, so
+    other scopes never evaluate it). Writing: the scope's organisations.
+    `version=1` rebuilds the first policies (a per-row function; migrations only)."""
     if connection.dialect.name != "postgresql":
         return
     connection.exec_driver_sql(FUNCTION_DDL)
     connection.exec_driver_sql(SPECIAL_FUNCTION_DDL)
+    connection.exec_driver_sql(ALL_FUNCTION_DDL)
+    connection.exec_driver_sql(IDS_FUNCTION_DDL)
     models = _tenant_models()
     for table in tables if tables is not None else sorted(models):
         special = _special_sql(models[table], connection.dialect)
         # equipment tables narrow a special-equipment scope; the others (false in the
         # ORM: audit rows, memberships, plans) stay an ORM rule, as a RETURNING of the
         # scope's own writes there must still see the row
-        narrowed = f"CASE WHEN {SPECIAL_FUNCTION}() THEN ({special}) ELSE true END"
-        visible = f"{FUNCTION}(org_id)" + ("" if special == "false" else f" AND {narrowed}")
+        if version == 1:
+            orgs = f"{FUNCTION}(org_id)"
+            narrowed = f"CASE WHEN {SPECIAL_FUNCTION}() THEN ({special}) ELSE true END"
+        else:
+            orgs = ORG_VISIBLE
+            narrowed = f"(NOT (SELECT {SPECIAL_FUNCTION}()) OR ({special}))"
+        visible = orgs + ("" if special == "false" else f" AND {narrowed}")
         connection.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
         # the owner too: the application usually owns its tables
         connection.exec_driver_sql(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
         connection.exec_driver_sql(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
         connection.exec_driver_sql(
-            f'CREATE POLICY {POLICY} ON "{table}" '
-            f"USING ({visible}) WITH CHECK ({FUNCTION}(org_id))"
+            f'CREATE POLICY {POLICY} ON "{table}" USING ({visible}) WITH CHECK ({orgs})'
         )
 
 
@@ -111,8 +148,9 @@ def uninstall_row_security(connection: Connection, tables: list[str] | None = No
         connection.exec_driver_sql(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
         connection.exec_driver_sql(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
         connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
-    connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {FUNCTION}(integer)")
-    connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {SPECIAL_FUNCTION}()")
+    for function in (f"{FUNCTION}(integer)", f"{SPECIAL_FUNCTION}()", f"{ALL_FUNCTION}()",
+                     f"{IDS_FUNCTION}()"):
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}")
 
 
 def setting_for(scope: Scope | None) -> tuple[str, str]:
@@ -332,13 +370,17 @@ def grant_app_role(connection: Connection, role: str) -> None:
     ).one()
     if me != role and not superuser:
         connection.exec_driver_sql(f'GRANT {quoted} TO "{me}"')
+    read_only = [
+        t for t in READ_ONLY_TABLES
+        if connection.exec_driver_sql("SELECT to_regclass(%(t)s)", {"t": t}).scalar()
+    ]
     for sql in (
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",
         f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {quoted}",
         f"REVOKE CREATE ON SCHEMA public FROM {quoted}",
         f"GRANT USAGE ON SCHEMA public TO {quoted}",
         f"GRANT {TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO {quoted}",
-        *(f"REVOKE INSERT, UPDATE, DELETE ON {t} FROM {quoted}" for t in READ_ONLY_TABLES),
+        *(f"REVOKE INSERT, UPDATE, DELETE ON {t} FROM {quoted}" for t in read_only),
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {TABLE_PRIVILEGES} ON TABLES TO {quoted}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",

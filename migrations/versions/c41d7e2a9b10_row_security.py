@@ -26,7 +26,7 @@ TABLES = [
 
 
 def upgrade():
-    install_row_security(op.get_bind(), TABLES)
+    install_row_security(op.get_bind(), TABLES, version=1)
 
 
 def downgrade():
