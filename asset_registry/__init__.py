@@ -27,6 +27,7 @@ DOMAINS = (
     "reports",
     "api",
     "programme",
+    "backup",
 )
 
 
