@@ -1,6 +1,8 @@
-"""Server time of the asset list, detail and scan pages on large SQLite databases.
+"""Server time of the asset list, detail, scan and dashboard pages on large databases.
 
     PYTHONPATH=. python bench/bench_assets.py --sizes 100000,1000000
+    PYTHONPATH=. python bench/bench_assets.py --sizes 200000 \\
+        --db-url postgresql+psycopg://postgres@127.0.0.1:5432/ar_bench --compare [--reuse]
 
 For each size a fresh database is generated (bench/datagen.py) with 100,000 assets
 per institution (so 100k = one institution, 1M = ten), unless --reuse finds it in
@@ -24,7 +26,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.datagen import PASSWORD, generate, make_app  # noqa: E402
+from bench.datagen import APP_ROLE, PASSWORD, generate, make_app  # noqa: E402
 
 PER_INSTITUTION = 100_000
 
@@ -44,15 +46,22 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def _time(client, urls: list[str], repeat: int) -> tuple[float, float]:
-    client.get(urls[0])  # warm caches/templates
-    samples = []
+    return _time_alternating({"one": client}, urls, repeat)["one"]
+
+
+def _time_alternating(clients: dict, urls: list[str], repeat: int) -> dict:
+    """p50/p95 per client; the clients take turns on each URL."""
+    for client in clients.values():
+        client.get(urls[0])  # warm caches/templates
+    samples: dict[str, list[float]] = {name: [] for name in clients}
     for i in range(repeat):
         url = urls[i % len(urls)]
-        t0 = time.perf_counter()
-        r = client.get(url)
-        samples.append(time.perf_counter() - t0)
-        assert r.status_code == 200, (url, r.status_code)
-    return _percentiles(samples)
+        for name, client in clients.items():
+            t0 = time.perf_counter()
+            r = client.get(url)
+            samples[name].append(time.perf_counter() - t0)
+            assert r.status_code == 200, (name, url, r.status_code)
+    return {name: _percentiles(s) for name, s in samples.items()}
 
 
 def _index_search(app) -> None:
@@ -80,6 +89,7 @@ def _sync_indexes(app) -> None:
     from sqlalchemy import inspect
 
     from asset_registry.assets.models import Asset
+    from asset_registry.assets.search import TRGM_INDEX
     from asset_registry.extensions import db
 
     with app.app_context(), db.engine.begin() as connection:
@@ -87,7 +97,7 @@ def _sync_indexes(app) -> None:
         present = {i["name"] for i in inspect(connection).get_indexes("asset")}
         changed = False
         for name in sorted(present - set(declared)):
-            if name.startswith("ix_asset_"):
+            if name.startswith("ix_asset_") and name != TRGM_INDEX:
                 connection.exec_driver_sql(f"DROP INDEX {name}")
                 print(f"dropped index {name}")
                 changed = True
@@ -100,9 +110,36 @@ def _sync_indexes(app) -> None:
             connection.exec_driver_sql("ANALYZE asset")
 
 
-def run(size: int, repeat: int, reuse: bool, out_dir: Path) -> list[tuple]:
+def _rollups(url: str) -> None:
+    """The dashboards read rollups: build them once on a generated data set."""
+    from asset_registry import clock
+    from asset_registry.extensions import db
+    from asset_registry.reports.models import AssetRollup
+    from asset_registry.reports.services import refresh_rollups
+    from asset_registry.tenancy.scope import Scope, use_scope
+
+    app = make_app(url)
+    with app.app_context(), use_scope(Scope.system()):
+        if db.session.scalar(select(AssetRollup.org_id).limit(1)) is None:
+            t0 = time.perf_counter()
+            refresh_rollups(clock.today())
+            db.session.commit()
+            print(f"rollups built in {time.perf_counter() - t0:.1f} s")
+        db.session.remove()
+
+
+def _database(size: int, reuse: bool, out_dir: Path, db_url: str | None):
     institutions = max(1, size // PER_INSTITUTION)
     per = size // institutions
+    if db_url:
+        if reuse:
+            print(f"reusing {db_url}")
+            _sync_indexes(make_app(db_url))
+            _index_search(make_app(db_url))
+        else:
+            info = generate(db_url, institutions, per, inspections_per_asset=1)
+            print(f"generated {info.asset_count:,} assets in {info.seconds:.0f} s")
+        return db_url
     db_path = out_dir / f"assets-{size}.db"
     url = f"sqlite:///{db_path}"
     if reuse and db_path.exists():
@@ -112,9 +149,11 @@ def run(size: int, repeat: int, reuse: bool, out_dir: Path) -> list[tuple]:
         _index_search(app)
     else:
         info = generate(url, institutions, per, inspections_per_asset=1)
-        app = info.app
         print(f"generated {info.asset_count:,} assets in {info.seconds:.0f} s")
+    return url
 
+
+def _pages(app) -> tuple[dict[str, list[str]], list[str], list[str]]:
     from asset_registry.assets.models import Asset
     from asset_registry.catalog.models import Category
     from asset_registry.extensions import db
@@ -139,6 +178,7 @@ def run(size: int, repeat: int, reuse: bool, out_dir: Path) -> list[tuple]:
         tokens = list(db.session.scalars(select(Asset.qr_token).where(Asset.id.in_(sample_ids))))
         med = db.session.scalar(select(Category.id).where(Category.code == "MED-06"))
         lift = db.session.scalar(select(Category.id).where(Category.code == "SE-3000"))
+        db.session.remove()
 
     pages = {
         "list p1 (code)": ["/assets/"],
@@ -155,25 +195,55 @@ def run(size: int, repeat: int, reuse: bool, out_dir: Path) -> list[tuple]:
         "list search 2 chars": ["/assets/?q=CT", "/assets/?q=监护"],
         "detail": [f"/assets/{i}" for i in own],
         "scan (signed in)": [f"/a/{t}" for t in tokens],
+        "dashboard": ["/dashboard/"],
     }
-    rows = []
+    return pages, existing, tokens
+
+
+def _clients(app) -> dict:
     # No app context around the requests: each request must push its own, or `g`
     # (and Flask-Login's cached user in it) carries over from one client to the
     # next and the "city admin" requests run as whoever signed in last.
-    manager = _sign_in(app, "bench_manager")
-    admin = _sign_in(app, "admin")
-    anon = app.test_client()
-    for who, client in (("manager", manager), ("city admin", admin)):
+    return {"manager": _sign_in(app, "bench_manager"), "city admin": _sign_in(app, "admin"),
+            "public": app.test_client()}
+
+
+def _plan(app) -> list[tuple[str, str, list[str]]]:
+    """(who, page, urls) for every measured page."""
+    pages, existing, tokens = _pages(app)
+    plan = []
+    for who in ("manager", "city admin"):
         for name, urls in pages.items():
             if who == "city admin" and name == "detail":
                 urls = [f"/assets/{i}" for i in existing]
-            p50, p95 = _time(client, urls, repeat)
-            rows.append((size, who, name, p50, p95))
-            print(f"{size:>9,} {who:<10} {name:<26} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
-    p50, p95 = _time(anon, [f"/a/{t}" for t in tokens], repeat)
-    rows.append((size, "public", "scan (signed out)", p50, p95))
-    print(f"{size:>9,} {'public':<10} {'scan (signed out)':<26} p50 {p50:7.1f} ms   "
-          f"p95 {p95:7.1f} ms")
+            plan.append((who, name, urls))
+    plan.append(("public", "scan (signed out)", [f"/a/{t}" for t in tokens]))
+    return plan
+
+
+def run(size: int, repeat: int, reuse: bool, out_dir: Path, db_url: str | None = None,
+        role: str | None = None, compare: bool = False) -> list[tuple]:
+    """The pages on one database. On PostgreSQL they are read as `role` (row-level
+    security binds it); with `compare` also as the URL's superuser (bypassed), the two
+    taking turns request by request so that other load on the machine hits both
+    alike, and the ratio of the two is printed: the cost of the wall."""
+    url = _database(size, reuse, out_dir, db_url)
+    _rollups(url)
+    apps = {"bound": make_app(url, role)}
+    if compare:
+        apps["super"] = make_app(url)
+    clients = {name: _clients(app) for name, app in apps.items()}
+    rows = []
+    for who, page, urls in _plan(apps["bound"]):
+        figures = _time_alternating({n: c[who] for n, c in clients.items()}, urls, repeat)
+        p50, p95 = figures["bound"]
+        rows.append((size, who, page, p50, p95))
+        line = f"{size:>9,} {who:<10} {page:<26} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms"
+        if compare:
+            s50, s95 = figures["super"]
+            line += (f"   | superuser p50 {s50:7.1f} p95 {s95:7.1f}"
+                     f"   | RLS ratio p50 {p50 / s50:4.2f}× p95 {p95 / s95:4.2f}×")
+        print(line, flush=True)
     return rows
 
 
@@ -183,11 +253,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=40, help="requests per page")
     parser.add_argument("--reuse", action="store_true", help="reuse bench/out/assets-N.db")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--db-url", help="PostgreSQL (or SQLite) URL to use; one size only. "
+                        "PostgreSQL: the URL's user builds the data, the pages are read as "
+                        "--role, then (--compare) as the URL's user")
+    parser.add_argument("--role", default=APP_ROLE, help="PostgreSQL role to read as")
+    parser.add_argument("--compare", action="store_true",
+                        help="PostgreSQL: also read as the URL's superuser, print the ratio")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     all_rows = []
+    postgres = bool(args.db_url and args.db_url.startswith("postgresql"))
     for size in (int(s) for s in args.sizes.split(",")):
-        all_rows += run(size, args.repeat, args.reuse, args.out)
+        all_rows += run(size, args.repeat, args.reuse, args.out, args.db_url,
+                        args.role if postgres else None, postgres and args.compare)
     worst = max(r[4] for r in all_rows)
     print(f"worst p95: {worst:.1f} ms (target < 100 ms)")
     return 0

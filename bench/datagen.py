@@ -123,12 +123,25 @@ class Generated:
     app: object = field(default=None, repr=False)
 
 
+# PostgreSQL: the URL's user builds the data (as the owner would); the benches then read
+# as this ordinary role, which row-level security binds (the app's DATABASE_ROLE)
+APP_ROLE = "asset_registry_app"
+
+
 def _fresh(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         for suffix in ("", "-wal", "-shm"):
             Path(parsed.database + suffix).unlink(missing_ok=True)
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    elif parsed.get_backend_name() == "postgresql":
+        from sqlalchemy import create_engine
+
+        server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+        server.dispose()
 
 
 def _token(rng: random.Random) -> str:
@@ -142,15 +155,19 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def make_app(url: str):
+def make_app(url: str, role: str | None = None):
+    """The app on `url`; on PostgreSQL with `role`, every connection acts as that role
+    (row-level security binds it), without it as the URL's user (a superuser: bypassed)."""
     from asset_registry import create_app
     from config import Config
 
     class BenchConfig(Config):
         SQLALCHEMY_DATABASE_URI = url
+        DATABASE_ROLE = role
         TESTING = True
         WTF_CSRF_ENABLED = False
         LOGIN_MAX_FAILURES = 10**9
+        LOGIN_MAX_FAILURES_PER_ADDRESS = 10**9
 
     return create_app(BenchConfig)
 
@@ -376,6 +393,11 @@ def generate(
         db.session.commit()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
+        if conn.dialect.name == "postgresql":
+            from asset_registry.tenancy.row_security import grant_app_role
+
+            grant_app_role(db.session.connection(), APP_ROLE)
+            db.session.commit()
         say(f"done: {total:,} assets")
     return Generated(
         url=db_url,
