@@ -35,13 +35,23 @@ class Page:
         return list(range(lo, hi + 1))
 
 
-def paginate(stmt, args, per_page: int = PER_PAGE, scalars: bool = True) -> Page:
+# a page number beyond this names no page of any list here (and its OFFSET would
+# overflow the database's integer)
+MAX_PAGE = 1_000_000
+
+
+def paginate(
+    stmt, args, per_page: int = PER_PAGE, scalars: bool = True, clamp: bool = True
+) -> Page:
+    """One page of `stmt`. `clamp`: a page past the end shows the last page (pages for
+    people); without it that page is empty (the API: a client paging on stops)."""
     try:
-        page = max(1, int(args.get("page", 1)))
+        page = min(MAX_PAGE, max(1, int(str(args.get("page", 1)).strip())))
     except (TypeError, ValueError):
         page = 1
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    page = min(page, max(1, -(-total // per_page)))
+    if clamp:
+        page = min(page, max(1, -(-total // per_page)))
     query = stmt.limit(per_page).offset((page - 1) * per_page)
     result = db.session.execute(query)
     items = list(result.scalars() if scalars else result)

@@ -25,29 +25,33 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from .. import clock
+from ..alerts.models import AlertRule, AlertStatus
 from ..alerts.services import inbox_query
-from ..assets.models import Asset
-from ..assets.services import AssetFilters, asset_page, get_asset
+from ..assets.models import Asset, AssetStatus
+from ..assets.services import SORTS, AssetFilters, asset_page, get_asset
 from ..audit import hooks as audit_hooks
 from ..extensions import csrf, db
+from ..inputs import MAX_ID
 from ..inspections.models import Obligation
+from ..inspections.rules import CONCLUSIONS
 from ..inspections.services import (
     DUE_WINDOWS,
     InspectionError,
     compliance,
     compliance_by_asset,
+    conclusions_for,
     due_list,
     obligations_of,
     record_inspection,
 )
 from ..labels.services import scan_url
-from ..pagination import paginate
+from ..pagination import MAX_PAGE, paginate
 from ..tenancy.models import User
 from ..tenancy.scope import scoped_get_or_404, set_scope
 from ..tenancy.services import memberships_of, scope_for
 from ..web import EDITORS, MANAGERS, client_address, login_required
 from .models import ApiToken
-from .openapi import document
+from .openapi import MAX_PER_PAGE, document
 from .services import _digest as token_digest
 from .services import issue_token, membership_for_token, revoke_token, tokens_visible
 
@@ -57,7 +61,6 @@ csrf.exempt(bp)
 pages = Blueprint("api_tokens", __name__, url_prefix="/api-tokens")
 blueprints = (bp, pages)
 
-MAX_PER_PAGE = 200
 
 
 def _json_value(value):
@@ -115,14 +118,94 @@ def _http_error(exc: HTTPException):
     return _error(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or "")
 
 
-def _page_args() -> tuple[int, int]:
-    def number(name: str, default: int) -> int:
-        try:
-            return int(request.args.get(name, default))
-        except (TypeError, ValueError):
-            return default
+class BadParameter(Exception):
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name, self.message = name, message
 
-    return max(1, number("page", 1)), min(MAX_PER_PAGE, max(1, number("per_page", 50)))
+
+@bp.errorhandler(BadParameter)
+def _bad_parameter(exc: BadParameter):
+    return _error(400, "invalid_parameter", exc.message, parameter=exc.name)
+
+
+FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False,
+         "no": False, "off": False}
+
+
+def _query(allowed: dict) -> dict:
+    """The query string read strictly: an unknown parameter, a repeated one or a value
+    outside its type is a 400 naming it (never silently replaced by a default)."""
+    args = request.args
+    unknown = sorted(set(args) - set(allowed) - {"page", "per_page"})
+    if unknown:
+        raise BadParameter(unknown[0], f"Unknown query parameter: {unknown[0]}.")
+    values = {}
+    for name in args:
+        if len(args.getlist(name)) > 1:
+            raise BadParameter(name, f"{name} may be given once.")
+    for name, read in {**allowed, "page": _integer(1, MAX_PAGE), "per_page":
+                       _integer(1, MAX_PER_PAGE)}.items():
+        if name in args:
+            values[name] = read(name, args[name])
+    values.setdefault("page", 1)
+    values.setdefault("per_page", 50)
+    return values
+
+
+def _integer(lo: int, hi: int):
+    def read(name: str, raw: str) -> int:
+        if not raw.strip().isdigit() or not lo <= int(raw) <= hi:
+            raise BadParameter(name, f"{name} must be an integer from {lo} to {hi}.")
+        return int(raw)
+
+    return read
+
+
+def _choice(*choices):
+    def read(name: str, raw: str) -> str:
+        if raw not in choices:
+            raise BadParameter(name, f"{name} must be one of: {', '.join(map(str, choices))}.")
+        return raw
+
+    return read
+
+
+def _values(enum) -> list[str]:
+    return [member.value for member in enum]
+
+
+def _flag(name: str, raw: str) -> bool:
+    if raw.lower() not in FLAGS:
+        raise BadParameter(name, f"{name} must be true or false.")
+    return FLAGS[raw.lower()]
+
+
+def _text(limit: int):
+    def read(name: str, raw: str) -> str:
+        if len(raw) > limit:
+            raise BadParameter(name, f"{name} is longer than {limit} characters.")
+        return raw
+
+    return read
+
+
+ASSET_PARAMS = {
+    "q": _text(100),
+    "status": _choice(*_values(AssetStatus)),
+    "category_id": _integer(1, MAX_ID),
+    "org_id": _integer(1, MAX_ID),
+    "department": _text(100),
+    "special": _flag,
+    "over_design_life": _flag,
+    "sort": _choice(*SORTS),
+    "direction": _choice("asc", "desc"),
+}
+DUE_PARAMS = {"days": _choice(*map(str, DUE_WINDOWS))}
+ALERT_PARAMS = {
+    "status": _choice("active", *_values(AlertStatus)),
+    "rule": _choice(*_values(AlertRule)),
+}
 
 
 def asset_json(asset: Asset, compliance: str | None = None) -> dict:
@@ -178,6 +261,8 @@ def obligation_json(obligation: Obligation) -> dict:
         "next_due": _json_value(obligation.next_due),
         "failed": obligation.failed,
         "active": obligation.active,
+        "conclusion_set": obligation.conclusion_set,
+        "conclusions": conclusions_for(obligation),
     }
 
 
@@ -194,12 +279,17 @@ def _listing(items: list, page: int, per_page: int, total: int, **extra) -> dict
 
 @bp.get("/assets")
 def assets():
-    page, per_page = _page_args()
-    result = asset_page(g.scope, AssetFilters.from_args(request.args), page, per_page)
-    states = compliance_by_asset(g.scope, [a.id for a in result.items], clock.today())
+    params = _query(ASSET_PARAMS)
+    page, per_page = params.pop("page"), params.pop("per_page")
+    filters = AssetFilters.from_args({k: ("1" if v is True else v) for k, v in params.items()
+                                      if v is not False})
+    result = asset_page(g.scope, filters, page, per_page)
+    # a page past the end is empty (a client paging on stops), not the last page again
+    items = result.items if result.page == page else []
+    states = compliance_by_asset(g.scope, [a.id for a in items], clock.today())
     return _listing(
-        [asset_json(a, states.get(a.id)) for a in result.items],
-        result.page,
+        [asset_json(a, states.get(a.id)) for a in items],
+        page,
         per_page,
         result.total,
         total_is_lower_bound=result.capped,
@@ -220,13 +310,11 @@ def asset(asset_id: int):
 
 @bp.get("/obligations/due")
 def obligations_due():
-    try:
-        days = int(request.args.get("days", 30))
-    except ValueError:
-        days = 30
-    days = days if days in DUE_WINDOWS else 30
-    page, per_page = _page_args()
-    listed = paginate(due_list(g.scope, clock.today(), days), {"page": page}, per_page)
+    params = _query(DUE_PARAMS)
+    days = int(params.get("days", 30))
+    page, per_page = params["page"], params["per_page"]
+    listed = paginate(due_list(g.scope, clock.today(), days), {"page": page}, per_page,
+                      clamp=False)
     return _listing(
         [
             {**obligation_json(o), "asset_code": o.asset.asset_code, "asset_name": o.asset.name}
@@ -241,13 +329,14 @@ def obligations_due():
 
 @bp.get("/alerts")
 def alerts():
-    page, per_page = _page_args()
-    status = request.args.get("status", "active")
+    params = _query(ALERT_PARAMS)
+    page, per_page = params["page"], params["per_page"]
     listed = paginate(
-        inbox_query(g.scope, rule=request.args.get("rule"), status=status),
+        inbox_query(g.scope, rule=params.get("rule"), status=params.get("status", "active")),
         {"page": page},
         per_page,
         scalars=False,
+        clamp=False,
     )
     return _listing(
         [
@@ -305,6 +394,13 @@ def record(obligation_id: int):
         },
         201,
     )
+
+
+@bp.get("/conclusions")
+def conclusions():
+    """The conclusions each conclusion set accepts (an obligation names its set), and
+    whether each one counts as passed."""
+    return {"conclusion_sets": CONCLUSIONS}
 
 
 @bp.get("/openapi.json")
