@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# Stored times are UTC; pages, exports and mail show them in this zone (TIMEZONE).
+LOCAL_TZ = ZoneInfo(os.environ.get("TIMEZONE") or "Asia/Shanghai")
 _frozen: dt.datetime | None = None
 
 
@@ -24,6 +26,15 @@ def utcnow_naive() -> dt.datetime:
 def today() -> dt.date:
     """The calendar date in Jincheng."""
     return now().astimezone(LOCAL_TZ).date()
+
+
+def local(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored time (naive UTC, or aware) in the local zone, for display."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(LOCAL_TZ)
 
 
 @contextlib.contextmanager

@@ -76,11 +76,13 @@ def scan_and_queue(today: dt.date | None = None) -> services.ScanResult:
     """The scan and its delivery queue in one transaction, committed here."""
     with job_context():
         today = today or clock.today()
-        # inspections may stop assets whose statutory inspection lapsed; do it first
+        # inspections may stop assets whose statutory inspection lapsed; do it first,
+        # then bring every asset's safety state to the day (dates alone move states)
+        from ..inspections import safety
         from ..inspections import services as inspections
 
-        if hasattr(inspections, "enforce_must_not_run"):
-            inspections.enforce_must_not_run(today)
+        inspections.enforce_must_not_run(today)
+        safety.refresh_day(today)
         result = services.scan(today)
         db.session.commit()
         from ..reports.jobs import refresh_daily  # dashboards; own commit, logs its failures

@@ -195,6 +195,8 @@ class AlertSettings(TenantOwned, db.Model):
     recipients: Mapped[str | None] = mapped_column(Text)
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_kind: Mapped[str] = mapped_column(String(10), default=WebhookKind.WECOM)
+    # shown on the public safety mark of the institution's devices
+    safety_phone: Mapped[str | None] = mapped_column(String(30))
     updated_at: Mapped[dt.datetime] = mapped_column(
         default=clock.utcnow_naive, onupdate=clock.utcnow_naive
     )

@@ -94,11 +94,13 @@ class ScanResult:
     opened: int = 0
     escalated: int = 0
     resolved: int = 0
+    reopened: int = 0
     queued: int = 0
 
     def __str__(self) -> str:
         return (f"{self.today}: opened {self.opened}, escalated {self.escalated}, "
-                f"resolved {self.resolved}, deliveries queued {self.queued}")
+                f"resolved {self.resolved}, reopened {self.reopened}, "
+                f"deliveries queued {self.queued}")
 
 
 def _approved_plan_item_exists(asset_id_column):
@@ -255,6 +257,14 @@ def scan(today: dt.date | None = None) -> ScanResult:
                ~exists().where(same_key))
         .values(status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=None,
                 resolution_note=None)
+    )
+    # a resolved alert whose condition still holds is open again, with a note saying so
+    result.reopened = _rows(
+        update(al)
+        .where(al.c.status == AlertStatus.RESOLVED, al.c.rule.in_([str(r) for r in SCAN_RULES]),
+               exists().where(same_key))
+        .values(status=AlertStatus.OPEN, resolved_at=None, resolved_by=None,
+                resolution_note=REOPEN_NOTE)
     )
     result.escalated = _rows(
         update(al)
@@ -434,10 +444,25 @@ def _visible_alert(scope: Scope, alert_id: int) -> Alert | None:
     return alert
 
 
+# Alerts belong to the institution: its own people act on them (and the city admin);
+# bureaus and the regulator read. Acknowledging is everyday work for the inspectors
+# too; resolving by hand is the manager's call.
+ACKNOWLEDGE_ROLES = (Role.CITY_ADMIN, Role.INSTITUTION_MANAGER, Role.INSTITUTION_STAFF)
+RESOLVE_ROLES = (Role.CITY_ADMIN, Role.INSTITUTION_MANAGER)
+REOPEN_NOTE = "扫描时条件仍然存在，已重新打开"
+
+
+def _may(scope: Scope, roles) -> None:
+    if scope.role not in roles or not scope.writable:
+        raise PermissionError(scope.role)
+
+
 def acknowledge(scope: Scope, alert_id: int, note: str | None) -> Alert | None:
+    """Raises PermissionError for a role that only reads the institution's alerts."""
     alert = _visible_alert(scope, alert_id)
     if alert is None:
         return None
+    _may(scope, ACKNOWLEDGE_ROLES)
     if alert.status != AlertStatus.OPEN:
         raise AlertError(_("只能确认待处理的预警。"))
     alert.status = AlertStatus.ACKNOWLEDGED
@@ -449,9 +474,11 @@ def acknowledge(scope: Scope, alert_id: int, note: str | None) -> Alert | None:
 
 
 def resolve(scope: Scope, alert_id: int, note: str | None) -> Alert | None:
+    """A manual resolve: the next scan re-opens it if its condition still holds."""
     alert = _visible_alert(scope, alert_id)
     if alert is None:
         return None
+    _may(scope, RESOLVE_ROLES)
     if not alert.is_active:
         raise AlertError(_("该预警已解除。"))
     alert.status = AlertStatus.RESOLVED

@@ -47,6 +47,8 @@ def inbox():
     return render_template(
         "alerts/inbox.html", page=page, rule=rule, status=status, org_id=org_id, orgs=orgs,
         rules=AlertRule.choices(), statuses=AlertStatus.choices(), form=NoteForm(),
+        may_acknowledge=scope.writable and scope.role in services.ACKNOWLEDGE_ROLES,
+        may_resolve=scope.writable and scope.role in services.RESOLVE_ROLES,
     )
 
 
@@ -58,6 +60,8 @@ def _act(action, done: str):
         return back
     try:
         alert = action(current_scope(), form.note.data)
+    except PermissionError:
+        abort(403)
     except services.AlertError as exc:
         flash(str(exc), "warning")
         return back

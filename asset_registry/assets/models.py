@@ -105,6 +105,8 @@ class Asset(TenantOwned, db.Model):
         Index("ix_asset_status_name", "status", "name"),
         Index("ix_asset_category_status_name", "category_id", "status", "name"),
         Index("ix_asset_category_status_life_end", "category_id", "status", "design_life_end"),
+        # the safety-state filter of the list and the dashboards' counts per state
+        Index("ix_asset_org_safety", "org_id", "safety_state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,6 +127,8 @@ class Asset(TenantOwned, db.Model):
     original_value: Mapped[decimal.Decimal | None] = mapped_column(Numeric(14, 2))
     funding_source: Mapped[str | None] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(20), default=AssetStatus.IN_SERVICE)
+    # Derived, never written by hand: inspections.safety.refresh keeps it (see there).
+    safety_state: Mapped[str] = mapped_column(String(12), default="none", server_default="none")
     energy_grade: Mapped[str | None] = mapped_column(String(10))
     # special equipment (特种设备)
     is_special: Mapped[bool] = mapped_column(default=False)

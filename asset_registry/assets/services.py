@@ -364,22 +364,41 @@ def asset_by_token(token: str) -> tuple[Asset | None, bool]:
 
 
 def safety_mark(asset: Asset) -> dict:
-    """What a posted safety-inspection mark shows, and nothing more (the public scan view)."""
-    from ..inspections import services as inspections
+    """What a posted safety-inspection mark shows, and nothing more (the public scan
+    view): the institution, the device, its safety state in words with the reasons, the
+    next inspection date only where a passing record certifies it and who inspected,
+    and the institution's safety contact."""
+    from ..inspections import safety
 
-    # The inspection services read the asset's obligations: give them a read-only
-    # scope of the asset's own organisation, whoever is looking.
-    with use_scope(Scope(org_ids=frozenset({asset.org_id}), writable=False)):
-        valid = inspections.valid_until(asset)
-        stop = bool(inspections.must_not_run(asset))
+    # The safety module reads the asset's duties and records: give it a read-only scope
+    # of the asset's own organisation, whoever is looking.
+    with use_scope(Scope(org_ids=frozenset({asset.org_id}), writable=False)) as scope:
+        safety.ensure_current(scope)
+        found = safety.explain(asset)
+        phone = _safety_phone(asset.org_id)
     return {
         "name": asset.name,
         "institution": asset.organisation.name,
         "status": asset.status,
         "status_label": asset.status_label,
-        "valid_until": valid,
-        "must_not_run": stop,
+        "state": found.state,
+        "state_label": found.label,
+        "reasons": found.reasons,
+        "has_statutory": found.has_statutory,
+        "valid_until": found.certified_until,
+        "certified_by": found.certified_by,
+        "must_not_run": found.red,
+        "safety_phone": phone,
+        "as_of": found.as_of,
     }
+
+
+def _safety_phone(org_id: int) -> str | None:
+    from ..alerts.models import AlertSettings
+
+    return db.session.scalar(
+        select(AlertSettings.safety_phone).where(AlertSettings.org_id == org_id)
+    )
 
 
 def in_scope(scope: Scope, asset: Asset) -> bool:
@@ -411,11 +430,19 @@ def _flag(value) -> bool:
     return str(value or "").lower() in {"1", "true", "on", "yes", "y"}
 
 
+def _safety_state(value) -> str:
+    from ..inspections.safety import SafetyState
+
+    value = (value or "").strip()
+    return value if SafetyState.has(value) else ""
+
+
 @dataclass
 class AssetFilters:
     q: str = ""
     category_id: int | None = None
     status: str = ""
+    safety: str = ""
     department: str = ""
     over_design_life: bool = False
     special: bool = False
@@ -431,6 +458,7 @@ class AssetFilters:
             q=(args.get("q") or "").strip()[:100],
             category_id=_opt_int(args.get("category_id")),
             status=status if AssetStatus.has(status) else "",
+            safety=_safety_state(args.get("safety")),
             department=(args.get("department") or "").strip()[:100],
             over_design_life=_flag(args.get("over_design_life")),
             special=_flag(args.get("special")),
@@ -501,6 +529,10 @@ def _where(
         stmt = stmt.where(plain(Asset.category_id).in_(_category_ids(filters.category_id)))
     if filters.status:
         stmt = stmt.where(plain(Asset.status) == filters.status)
+    if filters.safety:
+        from ..inspections import safety
+
+        stmt = stmt.where(safety.state_filter(filters.safety))
     if filters.department:
         stmt = stmt.where(plain(Asset.department) == filters.department)
     if filters.over_design_life:

@@ -17,6 +17,8 @@ from flask_login import current_user
 
 from .. import clock
 from ..enums import Role
+from ..inspections import safety
+from ..inspections.safety import SafetyState
 from ..web import EDITORS, MANAGERS, current_scope, login_required, roles_required
 from . import services
 from .forms import AssetForm, AttachmentForm, StatusForm
@@ -64,6 +66,9 @@ def index():
         filter_args=filters.to_args(),
         categories=services.categories(),
         statuses=AssetStatus.choices(),
+        safety_states=SafetyState.choices(),
+        safety_badges=safety.BADGE,
+        safety_label=safety.label,
         departments=[] if multi_org else services.departments(scope),
         orgs=services.visible_orgs(scope) if multi_org else [],
         multi_org=multi_org,

@@ -54,6 +54,8 @@ class ObligationTemplate(db.Model):
     # general: 符合要求/基本符合要求/不符合要求/复检合格; vehicle: 允许运行/…; check: 正常/异常
     conclusion_set: Mapped[str] = mapped_column(String(20), default="general")
     checklist: Mapped[list | None] = mapped_column(JSON)
+    # safety-critical checklist items (brakes, rope grips, safety gear)
+    critical_items: Mapped[list | None] = mapped_column(JSON)
     # None: every asset of the category; "radiation" / "metrology": only assets so flagged
     condition: Mapped[str | None] = mapped_column(String(20))
 

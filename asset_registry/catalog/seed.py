@@ -36,6 +36,9 @@ MEDICAL_LIFE = {"05": (12, 8), "06": (10, 6), "07": (6, 5), "08": (8, 6), "22": 
 
 RIDE_DAILY = ["运行前试运行", "安全压杠/安全带", "紧急停止按钮", "站台与围栏", "异常声响与振动"]
 ROPEWAY_DAILY = ["钢丝绳外观", "驱动与制动", "抱索器", "站内安全设施", "通讯与广播"]
+# items whose 异常 stops the device (inspections.services.record_self_check)
+RIDE_CRITICAL = ["安全压杠/安全带", "紧急停止按钮"]
+ROPEWAY_CRITICAL = ["钢丝绳外观", "驱动与制动", "抱索器"]
 
 # Each template: kind, name, interval months, extras
 PM = ("preventive_maintenance", "预防性维护", 6, {"statutory": False})
@@ -203,6 +206,7 @@ CATEGORIES: list[tuple] = [
                     "statutory": False,
                     "conclusion_set": "check",
                     "checklist": RIDE_DAILY,
+                    "critical_items": RIDE_CRITICAL,
                 },
             ),
             (
@@ -214,6 +218,7 @@ CATEGORIES: list[tuple] = [
                     "statutory": False,
                     "conclusion_set": "check",
                     "checklist": RIDE_DAILY,
+                    "critical_items": RIDE_CRITICAL,
                 },
             ),
         ],
@@ -252,6 +257,7 @@ CATEGORIES: list[tuple] = [
                     "statutory": False,
                     "conclusion_set": "check",
                     "checklist": ROPEWAY_DAILY,
+                    "critical_items": ROPEWAY_CRITICAL,
                 },
             ),
             (
@@ -263,6 +269,7 @@ CATEGORIES: list[tuple] = [
                     "statutory": False,
                     "conclusion_set": "check",
                     "checklist": ROPEWAY_DAILY,
+                    "critical_items": ROPEWAY_CRITICAL,
                 },
             ),
         ],

@@ -31,7 +31,7 @@ class InspectionForm(FlaskForm):
     next_due = StringField(
         _l("下次检验日期"),
         render_kw={"type": "date"},
-        description=_l("按检验报告填写；留空则按检验周期自动计算。"),
+        description=_l("按检验报告（合格证）填写；留空则按检验日期加检验周期计算。"),
     )
     problems = TextAreaField(_l("主要问题"), validators=[Optional(), Length(max=5000)])
     attachment = FileField(
@@ -48,9 +48,16 @@ class ObligationForm(FlaskForm):
         _l("周期（天）"), render_kw={"inputmode": "numeric"}, validators=[Optional()]
     )
     lead_days = StringField(_l("提前提醒天数"), render_kw={"inputmode": "numeric"})
-    next_due = StringField(_l("下次到期日期"), render_kw={"type": "date"})
     checklist = TextAreaField(
         _l("检查表"), description=_l("每行一项；用于日常/月度自检。"), render_kw={"rows": 6}
+    )
+    critical_items = TextAreaField(
+        _l("安全关键项"),
+        description=_l(
+            "每行一项，须为检查表中的项目（如制动器、抱索器、安全钳）。"
+            "特种设备自检中这些项目异常，将登记为严重故障并停机。"
+        ),
+        render_kw={"rows": 3},
     )
     active = BooleanField(_l("启用"), default=True)
 
@@ -63,6 +70,11 @@ class FaultForm(FlaskForm):
     downtime_hours = StringField(_l("停机时长（小时）"), render_kw={"inputmode": "decimal"})
     cost = StringField(_l("维修费用（元）"), render_kw={"inputmode": "decimal"})
     stop = BooleanField(_l("设备停机待修"))
+    run_on = BooleanField(
+        _l("严重故障仍可运行（仅资产管理员）"),
+        description=_l("特种设备的严重故障默认停机；确需继续运行时勾选并说明理由。"),
+    )
+    run_on_reason = StringField(_l("继续运行的理由"), validators=[Optional(), Length(max=500)])
     attachment = FileField(
         _l("照片"), render_kw={"accept": "image/jpeg,image/png", "capture": "environment"}
     )

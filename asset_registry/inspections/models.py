@@ -6,7 +6,17 @@ import datetime as dt
 import decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -78,6 +88,8 @@ class Obligation(AssetOwned, db.Model):
     statutory: Mapped[bool] = mapped_column(default=True)
     conclusion_set: Mapped[str] = mapped_column(String(20), default="general")
     checklist: Mapped[list | None] = mapped_column(JSON)
+    # checklist items whose 异常 on special equipment opens a stopping fault
+    critical_items: Mapped[list | None] = mapped_column(JSON)
     next_due: Mapped[dt.date | None]
     last_done: Mapped[dt.date | None]
     # the latest record failed and no passing one has followed
@@ -146,9 +158,26 @@ class Fault(AssetOwned, db.Model):
     cost: Mapped[decimal.Decimal | None] = mapped_column(Numeric(14, 2))
     resolved_at: Mapped[dt.datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    # the device must not run until this fault is resolved (see services.report_fault)
+    stops: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # a manager let a serious fault on special equipment run on, and why
+    run_on_reason: Mapped[str | None] = mapped_column(String(500))
 
     asset: Mapped[Asset] = relationship()
 
     @property
     def severity_label(self) -> str:
         return FaultSeverity.label_of(self.severity, default="")
+
+
+class SafetyRefresh(db.Model):
+    """The day each organisation's stored safety states were last brought up to date
+    (bookkeeping of `safety.refresh`, derived data like the rollups: not tenant-owned)."""
+
+    __tablename__ = "safety_refresh"
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    as_of: Mapped[dt.date]
+    refreshed_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)

@@ -113,6 +113,25 @@ def first_due(
     return add_months(base, first_months) if first_months else None
 
 
+# Bounds of a recorded inspection (DOMAIN.md §3): no register holds older certificates,
+# and no certificate runs longer than its regime's longest cycle.
+EARLIEST_INSPECTION = dt.date(1950, 1, 1)
+LONGEST_VESSEL_MONTHS = 72  # grade 1–2 fixed vessels; grade 3 is 3–6 years
+LONGEST_UNSET_MONTHS = 72  # duties whose date the inspector sets (grade 4, assessments)
+
+
+def longest_next_due(inspected_on: dt.date, months: int | None, days: int | None,
+                     governed: bool) -> dt.date:
+    """The latest next date a certificate of this duty may state."""
+    if governed:
+        return add_months(inspected_on, LONGEST_VESSEL_MONTHS)
+    if months:
+        return add_months(inspected_on, months)
+    if days:
+        return inspected_on + dt.timedelta(days=days)
+    return add_months(inspected_on, LONGEST_UNSET_MONTHS)
+
+
 # --------------------------------------------------------------------------- vessels
 
 

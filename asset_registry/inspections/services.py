@@ -34,11 +34,12 @@ from ..assets.models import Asset, AssetStatus, Attachment, StatusChange
 from ..audit.hooks import audit_rows
 from ..bulk import audit_many, insert_many, reserve_ids
 from ..catalog.models import Category, ObligationTemplate
+from ..enums import Role
 from ..extensions import db
 from ..inputs import InputError, read_amount, read_date, read_int, read_text
 from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope
-from . import rules
+from . import rules, safety
 from .models import Fault, FaultSeverity, InspectionRecord, Obligation, ObligationKind
 
 CHUNK = 500
@@ -171,6 +172,7 @@ class DutyRule:
                 "statutory": template.statutory,
                 "conclusion_set": template.conclusion_set,
                 "checklist": template.checklist,
+                "critical_items": template.critical_items,
             },
         )
 
@@ -213,7 +215,12 @@ def _planned(facts: AssetFacts, rules_: list[DutyRule], today: dt.date) -> dict:
         plan[("t", rule.id)] = {
             **rule.columns,
             "interval_months": months,
-            "next_due": rules.first_due(
+            # a statutory date comes only from a recorded inspection (safety.py): until
+            # one is entered the duty has none and the asset is "unverified"; the
+            # institution's own schedules (self-checks, maintenance) start from the base
+            "next_due": None
+            if rule.columns["statutory"]
+            else rules.first_due(
                 base,
                 today,
                 first_months=rule.first_within_months,
@@ -228,6 +235,7 @@ def _planned(facts: AssetFacts, rules_: list[DutyRule], today: dt.date) -> dict:
         "lead_days": 90,
         "conclusion_set": "general",
         "checklist": None,
+        "critical_items": None,
     }
     if facts.is_special and facts.design_life_end is not None:
         # 达到设计使用年限: inspection or safety assessment before continued use
@@ -356,6 +364,8 @@ def create_default_obligations(asset_ids: list[int]) -> int:
     ids = reserve_ids(connection, table, len(rows))
     insert_many(connection, table, *duty_insert(ids, rows))
     audit_many(db.session, duty_audit(ids, rows, audit_after))
+    safety.touch(db.session, asset_ids)
+    safety.flush_touched()
     return len(rows)
 
 
@@ -406,17 +416,28 @@ def get_obligation(scope: Scope, obligation_id: int) -> Obligation | None:
     ).one_or_none()
 
 
+def _lines(raw) -> list[str]:
+    if isinstance(raw, str):
+        raw = raw.splitlines()
+    return [str(i).strip() for i in (raw or []) if str(i).strip()]
+
+
 def update_obligation(scope: Scope, obligation: Obligation, data: Mapping) -> Obligation:
-    """A manager's per-asset edit of interval, lead time, next due date and checklist."""
+    """A manager's per-asset edit of interval, lead time, checklist and its safety-critical
+    items. Never the next date: that comes from a recorded inspection (`record_inspection`),
+    so nobody can move what the safety mark shows by editing a duty."""
     _check_writable(scope, obligation.asset)
     months = _int(data, "interval_months", 1, 240)
     days = _int(data, "interval_days", 1, 3650)
     lead = _int(data, "lead_days", 0, 365)
-    next_due = _date(data, "next_due")
-    raw = data.get("checklist")
-    if isinstance(raw, str):
-        raw = raw.splitlines()
-    items = [str(i).strip() for i in (raw or []) if str(i).strip()]
+    items = _lines(data.get("checklist"))
+    critical = _lines(data.get("critical_items"))
+    if set(critical) - set(items):
+        raise InspectionError(
+            "critical_items",
+            _("安全关键项必须是检查表中的项目：%(items)s",
+              items="、".join(sorted(set(critical) - set(items)))),
+        )
     if len(items) > 30:
         raise InspectionError("checklist", _("检查项最多 30 条。"))
     if any(len(i) > 100 for i in items):
@@ -428,9 +449,8 @@ def update_obligation(scope: Scope, obligation: Obligation, data: Mapping) -> Ob
     obligation.interval_months = months
     obligation.interval_days = days
     obligation.lead_days = lead if lead is not None else obligation.lead_days
-    if next_due is not None:
-        obligation.next_due = next_due
     obligation.checklist = items or None
+    obligation.critical_items = critical or None
     obligation.active = bool(data.get("active", True)) and data.get("active") not in ("", "0")
     obligation.customised = True
     db.session.flush()
@@ -480,9 +500,12 @@ def _stop_reason(names: list[str]) -> str:
     return _("法定检验不合格或逾期，停止运行：%(items)s", items="、".join(names))[:500]
 
 
-def _refresh_run_states(assets: list[Asset], user_id: int | None, today: dt.date) -> None:
+def _refresh_run_states(
+    assets: list[Asset], user_id: int | None, today: dt.date, *, evidence=None
+) -> None:
     """Stop each in-service asset that must not run; restart one an inspection stopped
-    once nothing keeps it stopped any more. A query per 500 assets, not per asset."""
+    once nothing keeps it stopped any more, naming the record (`evidence`) that lifted
+    it. A query per 500 assets, not per asset."""
     ids = [asset.id for asset in assets]
     blocking: dict[int, list[str]] = {}
     for start in range(0, len(ids), CHUNK):
@@ -508,7 +531,11 @@ def _refresh_run_states(assets: list[Asset], user_id: int | None, today: dt.date
             and asset.status == AssetStatus.STOPPED
             and _stopped_by_inspection(reasons.get(asset.id))
         ):
-            _set_status(asset, AssetStatus.IN_SERVICE, _("法定检验合格，恢复运行"), user_id)
+            reason = _("法定检验合格，恢复运行")
+            if evidence is not None:
+                reason += _("（%(day)s，报告编号 %(no)s，记录 #%(id)s）", day=evidence.inspected_on,
+                            no=evidence.report_no or "—", id=evidence.id)
+            _set_status(asset, AssetStatus.IN_SERVICE, reason[:500], user_id)
 
 
 def _set_status(asset: Asset, to_status: str, reason: str, user_id: int | None) -> None:
@@ -600,26 +627,21 @@ def enforce_must_not_run(today: dt.date | None = None) -> int:
             }
         )
     audit_rows(db.session, audit)
+    safety.touch(db.session, ids)
+    safety.flush_touched()
     # ORM copies of these assets in this session are stale now
     db.session.expire_all()
     return len(ids)
 
 
 def valid_until(asset: Asset) -> dt.date | None:
-    """The date the public safety mark shows: the earliest statutory next_due."""
-    return db.session.scalar(
-        select(func.min(Obligation.next_due)).where(
-            Obligation.asset_id == asset.id,
-            Obligation.active.is_(True),
-            Obligation.statutory.is_(True),
-        )
-    )
+    """The next inspection date a recorded passing inspection certifies (None when no
+    record does: unverified, failed, overdue or stopped). See safety.explain."""
+    return safety.explain(asset).certified_until
 
 
 def must_not_run(asset: Asset, today: dt.date | None = None) -> bool:
-    if asset.status == AssetStatus.STOPPED or _out_of_use_vessel(asset):
-        return True
-    return bool(_blocking(asset.id, today or clock.today()))
+    return safety.explain(asset, today).red
 
 
 # --------------------------------------------------------------------------- records
@@ -659,6 +681,11 @@ def _decide(
         raise InspectionError("inspected_on", _("请填写检验日期。"))
     if inspected_on > today:
         raise InspectionError("inspected_on", _("检验日期不能晚于今天。"))
+    if inspected_on < rules.EARLIEST_INSPECTION:
+        raise InspectionError(
+            "inspected_on",
+            _("检验日期不能早于 %(day)s。", day=rules.EARLIEST_INSPECTION.isoformat()),
+        )
     conclusion = _text(data, "conclusion", 30)
     allowed = rules.CONCLUSIONS.get(obligation.conclusion_set, rules.CONCLUSIONS["general"])
     if conclusion not in allowed:
@@ -674,6 +701,11 @@ def _decide(
     if next_due is not None and next_due <= inspected_on:
         raise InspectionError("next_due", _("下次检验日期必须晚于检验日期。"))
     report_no = _text(data, "report_no", 100)
+    agency = _text(data, "agency", 200)
+    if obligation.statutory and not report_no:
+        raise InspectionError("report_no", _("法定检验须填写检验报告编号。"))
+    if obligation.statutory and not agency:
+        raise InspectionError("agency", _("法定检验须填写检验机构。"))
     grade = _int(data, "safety_grade", 1, 5)
     governed = rules.grade_governs(obligation.kind, asset.special_code)
     effective_grade = grade if grade is not None else asset.vessel_grade
@@ -687,6 +719,14 @@ def _decide(
                 "next_due", _("安全状况等级为 4 级的压力容器，下次检验日期由检验机构确定，请填写。")
             )
         next_due = rules.after(inspected_on, months, obligation.interval_days)
+    if next_due is not None:
+        latest = rules.longest_next_due(inspected_on, months, obligation.interval_days, governed)
+        if next_due > latest:
+            raise InspectionError(
+                "next_due",
+                _("下次检验日期不能晚于 %(day)s（检验日期后一个最长检验周期）。",
+                  day=latest.isoformat()),
+            )
     inspection_type = _text(data, "inspection_type", 30)
     if inspection_type is not None and inspection_type not in rules.INSPECTION_TYPES:
         raise InspectionError("inspection_type", _("请选择有效的检验类别。"))
@@ -702,12 +742,56 @@ def _decide(
         "next_due": next_due,
         "safety_grade": grade,
         "checklist_results": data.get("checklist_results"),
-        "agency": _text(data, "agency", 200),
+        "agency": agency,
         "problems": _text(data, "problems", 5000),
         "method": method,
         "user_id": user_id,
     }
     return _Inspection(values, passed, governed, months)
+
+
+# Who may certify a statutory inspection: the institution's own managers and inspectors
+# (and jobs and imports under the system scope), never a bureau, the regulator or the
+# city admin on the institution's behalf.
+CERTIFYING_ROLES = (Role.INSTITUTION_MANAGER.value, Role.INSTITUTION_STAFF.value, "system")
+
+
+def _check_may_certify(scope: Scope, obligation: Obligation) -> None:
+    if obligation.statutory and str(scope.role) not in CERTIFYING_ROLES:
+        raise InspectionError(None, _("法定检验只能由使用单位的资产管理员或检验人员登记。"))
+
+
+def _truthy(value) -> bool:
+    return str(value or "").strip().lower() in ("1", "true", "on", "y", "yes")
+
+
+def restart_notice(obligation: Obligation, data: Mapping, today: dt.date) -> str | None:
+    """What recording this passing inspection would change when it lifts a stop (None:
+    it restarts nothing): the asset an inspection stopped goes back in service. The form
+    shows it and asks for confirmation before it is saved."""
+    asset = obligation.asset
+    inspected_on = _date(data, "inspected_on")
+    if not obligation.statutory or inspected_on is None:
+        return None
+    if obligation.last_done is not None and inspected_on < obligation.last_done:
+        return None  # history: it moves nothing
+    if obligation.failed:
+        held = _("检验不合格")
+    elif obligation.next_due is not None and obligation.next_due < today:
+        held = _("检验已过期")
+    else:
+        return None
+    if asset.status != AssetStatus.STOPPED or not _stopped_by_inspection(
+        _last_stop_reasons([asset.id]).get(asset.id)
+    ):
+        return None  # not stopped by an inspection: the record restarts nothing
+    if [o for o in _blocking(asset.id, today) if o.id != obligation.id]:
+        return None  # still held by another duty
+    return _(
+        "该设备因“%(duty)s”%(held)s已停止使用。登记这条合格记录后，设备状态将恢复为“在用”。",
+        duty=obligation.name,
+        held=held,
+    )
 
 
 def _report_taken(report_no: str) -> InspectionError:
@@ -749,6 +833,7 @@ def record_inspection(
     (bytes, filename) pair: the certificate photo or PDF. Nothing is saved on error."""
     asset = obligation.asset
     _check_writable(scope, asset)
+    _check_may_certify(scope, obligation)
     today = clock.today()
     inspection = _decide(obligation, asset, data, today, method=method, user_id=user_id)
     report_no = inspection.values["report_no"]
@@ -761,6 +846,12 @@ def record_inspection(
         )
         if duplicate is not None:
             raise _report_taken(report_no)
+    # last, once the input is valid: asked of a person at a form or an API client; an
+    # import is confirmed as a whole
+    if method != "import" and inspection.passed and not _truthy(data.get("confirm_restart")):
+        notice = restart_notice(obligation, data, today)
+        if notice:
+            raise InspectionError("confirm_restart", notice + _("请确认后再保存。"))
     try:
         with db.session.begin_nested():
             record = InspectionRecord(**inspection.values)
@@ -770,7 +861,7 @@ def record_inspection(
             if attachment is not None:
                 _attach(scope, asset, attachment, user_id, inspection_id=record.id)
             if obligation.statutory:
-                _refresh_run_states([asset], user_id, today)
+                _refresh_run_states([asset], user_id, today, evidence=record)
             db.session.flush()
     except _AttachmentRefused as exc:
         raise InspectionError("attachment", exc.message) from None
@@ -807,6 +898,7 @@ def record_inspections(
         asset = obligation.asset
         try:
             _check_writable(scope, asset)
+            _check_may_certify(scope, obligation)
             inspection = _decide(obligation, asset, data, today, method=method, user_id=user_id)
             report_no = inspection.values["report_no"]
             if report_no is not None:
@@ -911,6 +1003,7 @@ def record_self_check(
             raise InspectionError(item, _("请逐项填写检查结果：%(item)s", item=item))
         answers[item] = value
     failed = [item for item, value in answers.items() if value == "fail"]
+    critical = [item for item in failed if item in (obligation.critical_items or [])]
     data = {
         "inspected_on": clock.today(),
         "inspection_type": "自检",
@@ -922,13 +1015,17 @@ def record_self_check(
         data["conclusion"] = "不符合要求" if failed else "符合要求"
     record = record_inspection(scope, obligation, data, user_id=user_id, method=method)
     if failed:
+        # a safety-critical item (brakes, rope grips, safety gear) of special equipment
+        # is a serious fault, and a serious fault on special equipment stops it
+        serious = bool(critical) and obligation.asset.is_special
         report_fault(
             scope,
             obligation.asset,
             {
                 "description": _("自检异常：%(items)s", items="、".join(failed))
+                + (_("（安全关键项：%(items)s）", items="、".join(critical)) if critical else "")
                 + (f"\n{note}" if note else ""),
-                "severity": FaultSeverity.MEDIUM.value,
+                "severity": (FaultSeverity.HIGH if serious else FaultSeverity.MEDIUM).value,
             },
             user_id,
         )
@@ -938,10 +1035,34 @@ def record_self_check(
 # --------------------------------------------------------------------------- faults
 
 
+def fault_stops(
+    asset: Asset, severity: str, data: Mapping, scope: Scope
+) -> tuple[bool, str | None]:
+    """Whether a new fault stops its device, and the manager's reason when a serious
+    fault on special equipment may run on. A 危急 fault always stops; a 严重 one on
+    special equipment stops unless an institution manager says it may run and why;
+    any other stops when the reporter ticks `stop`."""
+    if severity == FaultSeverity.CRITICAL:
+        return True, None
+    if severity == FaultSeverity.HIGH and asset.is_special:
+        if not _truthy(data.get("run_on")):
+            return True, None
+        if str(scope.role) != Role.INSTITUTION_MANAGER.value:
+            raise InspectionError(
+                "run_on", _("只有使用单位的资产管理员可以决定严重故障的特种设备继续运行。")
+            )
+        reason = _text(data, "run_on_reason", 500)
+        if not reason:
+            raise InspectionError("run_on_reason", _("请说明严重故障下仍可继续运行的理由。"))
+        return False, reason
+    return _truthy(data.get("stop")), None
+
+
 def report_fault(
     scope: Scope, asset: Asset, data: Mapping, user_id: int | None, *, attachment=None
 ) -> Fault:
-    """Log a fault. With `stop` set the asset goes under repair until it is resolved."""
+    """Log a fault. One that stops (`fault_stops`) puts the asset under repair until it
+    is resolved, and the safety state shows it stopped meanwhile."""
     _check_writable(scope, asset)
     description = _text(data, "description", 2000)
     if not description:
@@ -951,7 +1072,7 @@ def report_fault(
         raise InspectionError("severity", _("请选择有效的严重程度。"))
     downtime = _amount(data, "downtime_hours", "0.1")
     cost = _amount(data, "cost", "0.01")
-    stop = str(data.get("stop") or "").lower() in ("1", "true", "on", "y", "yes")
+    stop, run_on_reason = fault_stops(asset, str(severity), data, scope)
     try:
         with db.session.begin_nested():
             fault = Fault(
@@ -962,6 +1083,8 @@ def report_fault(
                 severity=str(severity),
                 downtime_hours=downtime,
                 cost=cost,
+                stops=stop,
+                run_on_reason=run_on_reason,
             )
             db.session.add(fault)
             db.session.flush()
@@ -1017,7 +1140,7 @@ def resolve_fault(scope: Scope, fault: Fault, data: Mapping, user_id: int | None
     if asset.status == AssetStatus.UNDER_REPAIR:
         still_open = db.session.scalar(
             select(func.count(Fault.id)).where(
-                Fault.asset_id == asset.id, Fault.resolved_at.is_(None)
+                Fault.asset_id == asset.id, Fault.resolved_at.is_(None), Fault.stops.is_(True)
             )
         )
         if not still_open:
@@ -1063,113 +1186,62 @@ def faults_of(scope: Scope, asset: Asset, limit: int = 50) -> list[Fault]:
 
 # --------------------------------------------------------------------------- compliance
 
-COMPLIANCE_STATES = ("ok", "due_soon", "overdue", "failed", "none")
+# The compliance of an asset is its safety state (safety.py); these names stay for the
+# API and the pages that ask for "compliance".
+COMPLIANCE_STATES = tuple(state.value for state in safety.SafetyState)
 
 
 def compliance_label(state: str) -> str:
-    return {
-        "ok": _("合规"),
-        "due_soon": _("即将到期"),
-        "overdue": _("已逾期"),
-        "failed": _("检验不合格"),
-        "none": _("无检验要求"),
-    }.get(state, state)
-
-
-def _classify(rows, today: dt.date) -> str:
-    """rows: (statutory, failed, next_due, lead_days) of an asset's active duties,
-    self-checks excluded. Worst state wins."""
-    if not rows:
-        return "none"
-    state = "ok"
-    for statutory, failed, next_due, lead_days in rows:
-        if failed and statutory:
-            return "failed"
-        if next_due is None:
-            continue
-        if next_due < today:
-            state = "overdue"
-        elif state == "ok" and next_due - dt.timedelta(days=lead_days or 0) <= today:
-            state = "due_soon"
-    return state
+    return safety.label(state)
 
 
 def compliance_by_asset(scope: Scope, asset_ids: list[int], today: dt.date) -> dict[int, str]:
-    """Compliance of many assets in one query (for lists)."""
-    grouped: dict[int, list] = {i: [] for i in asset_ids}
-    for start in range(0, len(asset_ids), CHUNK):
-        rows = db.session.execute(
-            select(
-                Obligation.asset_id,
-                Obligation.statutory,
-                Obligation.failed,
-                Obligation.next_due,
-                Obligation.lead_days,
-            ).where(
-                Obligation.asset_id.in_(asset_ids[start : start + CHUNK]),
-                Obligation.active.is_(True),
-                Obligation.kind.not_in(rules.SELF_CHECK_KINDS),
-            )
-        ).all()
-        for asset_id, *facts in rows:
-            grouped[asset_id].append(facts)
-    return {asset_id: _classify(rows, today) for asset_id, rows in grouped.items()}
+    """Safety states of many assets (for lists)."""
+    safety.ensure_current(scope, today)
+    return safety.states_of(list(asset_ids))
 
 
 def compliance(asset: Asset, today: dt.date | None = None) -> str:
-    """ok, due_soon, overdue, failed or none (no duties)."""
+    """The asset's safety state (safety.SafetyState)."""
     from ..tenancy.scope import get_scope
 
     return compliance_by_asset(get_scope(), [asset.id], today or clock.today())[asset.id]
 
 
 def institution_compliance(scope: Scope, today: dt.date) -> list[dict]:
-    """Per institution: how many statutory duties are current (one GROUP BY)."""
-    current = and_(
-        Obligation.failed.is_(False),
-        or_(Obligation.next_due.is_(None), Obligation.next_due >= today),
-    )
-    rows = db.session.execute(
-        select(
-            Organisation.id,
-            Organisation.name,
-            func.count(Obligation.id),
-            func.sum(case((current, 1), else_=0)),
-            func.sum(case((Obligation.failed.is_(True), 1), else_=0)),
-            func.sum(
-                case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1), else_=0)
-            ),
+    """Per institution: assets under statutory inspection by safety state, and the share
+    certified and current (the dashboards count the same way)."""
+    counts = safety.counts_by_org(scope, today)
+    names = {
+        org_id: name
+        for org_id, name in db.session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(list(counts)))
         )
-        .select_from(Obligation)
-        .join(Asset, Asset.id == Obligation.asset_id)
-        .join(Organisation, Organisation.id == Obligation.org_id)
-        .where(
-            Obligation.active.is_(True),
-            Obligation.statutory.is_(True),
-            Asset.status != AssetStatus.DISPOSED,
-        )
-        .group_by(Organisation.id, Organisation.name)
-        .order_by(Organisation.name)
-    ).all()
+    }
     out = []
-    for org_id, name, total, ok, failed, overdue in rows:
-        total, ok = int(total or 0), int(ok or 0)
-        out.append(
-            {
-                "org_id": org_id,
-                "name": name,
-                "total": total,
-                "current": ok,
-                "failed": int(failed or 0),
-                "overdue": int(overdue or 0),
-                "share": (ok / total) if total else 1.0,
-            }
-        )
-    return out
+    for org_id, by_state in counts.items():
+        inspected = sum(n for state, n in by_state.items() if state != "none")
+        if not inspected:
+            continue
+        current = by_state["ok"] + by_state["due_soon"]
+        out.append({
+            "org_id": org_id,
+            "name": names.get(org_id, ""),
+            "total": inspected,
+            "current": current,
+            "failed": by_state["failed"],
+            "overdue": by_state["overdue"],
+            "stopped": by_state["stopped"],
+            "unverified": by_state["unverified"],
+            "share": current / inspected,
+        })
+    return sorted(out, key=lambda row: row["name"])
 
 
 def due_list(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") -> Select:
-    """Upcoming-and-overdue duties within `days` (30, 60 or 90), earliest first."""
+    """Upcoming-and-overdue duties within `days` (30, 60 or 90), earliest first, after
+    the statutory duties with no recorded inspection yet (no date: their last record is
+    what the institution must enter)."""
     days = days if days in DUE_WINDOWS else 30
     stmt = (
         select(Obligation)
@@ -1178,10 +1250,17 @@ def due_list(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") -> Se
         .where(
             Obligation.active.is_(True),
             Obligation.kind.not_in(rules.SELF_CHECK_KINDS),
-            Obligation.next_due <= today + dt.timedelta(days=days),
+            or_(
+                Obligation.next_due <= today + dt.timedelta(days=days),
+                and_(
+                    Obligation.next_due.is_(None),
+                    Obligation.last_done.is_(None),
+                    Obligation.statutory.is_(True),
+                ),
+            ),
             Asset.status != AssetStatus.DISPOSED,
         )
-        .order_by(Obligation.next_due, Obligation.id)
+        .order_by(Obligation.next_due.is_not(None), Obligation.next_due, Obligation.id)
     )
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -1225,7 +1304,8 @@ def due_list_xlsx(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") 
         cell.font = Font(bold=True)
     for obligation in db.session.scalars(due_list(scope, today, days, q=q)):
         asset = obligation.asset
-        left = (obligation.next_due - today).days
+        left = (obligation.next_due - today).days if obligation.next_due else None
+        state = _("未录入检验记录") if left is None else _("已逾期") if left < 0 else _("即将到期")
         ws.append(
             [
                 _cell(asset.organisation.name),
@@ -1236,7 +1316,7 @@ def due_list_xlsx(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") 
                 obligation.last_done,
                 obligation.next_due,
                 left,
-                _("已逾期") if left < 0 else _("即将到期"),
+                state,
             ]
         )
     for column, width in zip("ABCDEFGHI", (28, 16, 28, 24, 6, 12, 14, 10, 10), strict=True):

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -19,12 +20,32 @@ from flask_login import current_user
 
 from .. import clock
 from ..assets import services as asset_services
+from ..enums import Role
 from ..pagination import paginate
 from ..web import EDITORS, MANAGERS, current_scope, login_required, roles_required
-from . import rules, services
+from . import rules, safety, services
 from .forms import FaultForm, InspectionForm, ObligationForm, ResolveForm
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
+
+# Who records statutory inspections: the institution's own people (services.CERTIFYING_ROLES)
+CERTIFIERS = (Role.INSTITUTION_MANAGER, Role.INSTITUTION_STAFF)
+
+
+@bp.app_template_filter("localtime")
+def _localtime(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the reader's clock shows it (Beijing time by default)."""
+    local = clock.local(moment)
+    return local.strftime(fmt) if local is not None else ""
+
+
+@bp.before_app_request
+def _states_of_today():
+    """Every page reads safety states as of today: catch up the organisations in the
+    signed-in scope whose day has not been refreshed (one small query otherwise)."""
+    scope = g.get("scope")
+    if request.endpoint != "static" and scope is not None and scope.org_ids != frozenset():
+        safety.ensure_current(scope)
 
 
 def _user_id() -> int | None:
@@ -76,13 +97,10 @@ def _panel():
             "records": records,
             "attachments": services.attachments_by_record(scope, [r.id for r in records]),
             "faults": services.faults_of(scope, asset, limit=limit),
-            "state": services.compliance(asset, today),
-            "valid_until": services.valid_until(asset),
-            "must_not_run": services.must_not_run(asset, today),
+            "safety": safety.explain(asset, today),
             "today": today,
             "can_record": scope.role in EDITORS,
             "can_manage": scope.role in MANAGERS,
-            "compliance_label": services.compliance_label,
             "conclusion_labels": rules.CONCLUSION_LABELS,
         }
 
@@ -105,6 +123,7 @@ def edit_obligation(obligation_id: int):
     form = ObligationForm(obj=obligation)
     if request.method == "GET":
         form.checklist.data = "\n".join(obligation.checklist or [])
+        form.critical_items.data = "\n".join(obligation.critical_items or [])
     if form.validate_on_submit():
         try:
             services.update_obligation(
@@ -114,8 +133,8 @@ def edit_obligation(obligation_id: int):
                     "interval_months": form.interval_months.data,
                     "interval_days": form.interval_days.data,
                     "lead_days": form.lead_days.data,
-                    "next_due": form.next_due.data,
                     "checklist": form.checklist.data,
+                    "critical_items": form.critical_items.data,
                     "active": form.active.data,
                 },
             )
@@ -134,12 +153,20 @@ def edit_obligation(obligation_id: int):
 @roles_required(*EDITORS)
 def record(obligation_id: int):
     obligation = _obligation_or_404(obligation_id)
+    if obligation.statutory and current_scope().role not in CERTIFIERS:
+        abort(403)
     form = InspectionForm()
-    form.conclusion.choices = [
+    # no conclusion is preselected: the inspector reads it off the report
+    form.conclusion.choices = [("", _("— 请按报告选择 —"))] + [
         (c, rules.CONCLUSION_LABELS.get(c, c)) for c in services.conclusions_for(obligation)
     ]
+    if obligation.statutory:
+        for field in (form.report_no, form.agency, form.conclusion):
+            field.flags.required = True
+            field.render_kw = {**(field.render_kw or {}), "required": True}
     if request.method == "GET":
         form.inspected_on.data = clock.today().isoformat()
+    notice = None
     if form.validate_on_submit():
         upload = form.attachment.data
         if upload is not None and not getattr(upload, "filename", ""):
@@ -157,13 +184,17 @@ def record(obligation_id: int):
                     "safety_grade": form.safety_grade.data,
                     "next_due": form.next_due.data,
                     "problems": form.problems.data,
+                    "confirm_restart": request.form.get("confirm_restart"),
                 },
                 user_id=_user_id(),
                 method="scan" if _via_scan() else "form",
                 attachment=upload,
             )
         except services.InspectionError as exc:
-            _form_error(form, exc)
+            if exc.field == "confirm_restart":
+                notice = exc.message
+            else:
+                _form_error(form, exc)
         else:
             flash(_("检验记录已保存。"), "success")
             return _back(obligation.asset)
@@ -173,6 +204,7 @@ def record(obligation_id: int):
         form=form,
         obligation=obligation,
         asset=obligation.asset,
+        restart_notice=notice,
         via_scan=_via_scan(),
         vessel=rules.grade_governs(obligation.kind, obligation.asset.special_code),
     ), status
@@ -236,6 +268,8 @@ def report_fault(asset_id: int):
                     "downtime_hours": form.downtime_hours.data,
                     "cost": form.cost.data,
                     "stop": form.stop.data,
+                    "run_on": form.run_on.data,
+                    "run_on_reason": form.run_on_reason.data,
                 },
                 _user_id(),
                 attachment=upload,

@@ -37,6 +37,7 @@ from ..assets.models import Asset, AssetStatus, FundingSource
 from ..catalog.models import Category
 from ..enums import Role, Sector
 from ..extensions import db
+from ..inspections import safety
 from ..inspections.models import Obligation
 from ..plans.models import (
     APPROVED_STATES,
@@ -291,6 +292,22 @@ def obligation_figures(scope: Scope, today: dt.date) -> dict[int, dict]:
     return {row.org_id: {k: int(v or 0) for k, v in row._mapping.items()} for row in rows}
 
 
+def safety_figures(scope: Scope, today: dt.date) -> dict[int, dict]:
+    """Per organisation, its assets by safety state (inspections/safety.py): read live
+    from the stored state with the same criterion as the asset list's state filter, so
+    a dashboard and a list can never disagree. `total`: assets under statutory
+    inspection; `current`: certified and current (ok or due soon)."""
+    out = {}
+    for org_id, by_state in safety.counts_by_org(scope, today).items():
+        out[org_id] = {
+            **by_state,
+            "total": sum(n for state, n in by_state.items() if state != "none"),
+            "current": by_state["ok"] + by_state["due_soon"],
+            "due": by_state["due_soon"],
+        }
+    return out
+
+
 def _sum(per_org: dict[int, dict], key: str) -> int:
     return sum(values.get(key, 0) for values in per_org.values())
 
@@ -319,6 +336,8 @@ def kpis(assets: dict, duties: dict) -> dict:
         "due": _sum(duties, "due"),
         "overdue": _sum(duties, "overdue"),
         "failed": _sum(duties, "failed"),
+        "stopped": _sum(duties, "stopped"),
+        "unverified": _sum(duties, "unverified"),
     }
 
 
@@ -345,11 +364,13 @@ def institution_table(assets: dict, duties: dict, *, key="institutions",
             _share(a.get("past", 0), a.get("live", 0)),
             _share(d.get("current", 0), d.get("total", 0)),
             d.get("due", 0), d.get("overdue", 0), d.get("failed", 0),
+            d.get("unverified", 0),
         ])
     return Table(
         key, title or _("各单位设备与检验合规"),
         [_("单位"), _("在册设备"), _("超设计年限"), _("超年限占比"), _("检验合规率"),
-         _("30 天内到期"), _("已逾期"), _("检验不合格")],
+         _("即将到期（台）"), _("检验已过期（台）"), _("检验不合格（台）"),
+         _("未录入检验（台）")],
         rows, bar_col=4, percent_cols=(3, 4),
     )
 
@@ -384,8 +405,10 @@ def sector_table(assets: dict, duties: dict) -> Table:
 
 
 def special_kind_table(scope: Scope, today: dt.date) -> Table:
-    """Special equipment by catalogue kind: units, past design life, overdue, failed."""
-    a, d = AssetRollup, DutyRollup
+    """Special equipment by catalogue kind: units, past design life, overdue, failed
+    (devices, by their safety state)."""
+    safety.ensure_current(scope, today)
+    a = AssetRollup
     live = a.status != DISPOSED
     units = dict(
         (r[0], r[1:])
@@ -399,15 +422,19 @@ def special_kind_table(scope: Scope, today: dt.date) -> Table:
             .group_by(a.special_kind)
         )
     )
-    duties = dict(
-        (r[0], r[1:])
-        for r in db.session.execute(
-            select(d.special_kind, _duty_total(d.state == "overdue"),
-                   _duty_total(d.state == "failed"))
-            .where(d.is_special.is_(True))
-            .group_by(d.special_kind)
-        )
-    )
+    kind = _special_kind(Asset.special_code)
+    duties = {}
+    for code, state, count in db.session.execute(
+        select(kind, Asset.safety_state, func.count(Asset.id))
+        .where(Asset.is_special.is_(True), safety.counted(),
+               Asset.safety_state.in_(("overdue", "failed")))
+        .group_by(kind, Asset.safety_state)
+    ):
+        overdue, failed = duties.get(code, (0, 0))
+        if state == "overdue":
+            duties[code] = (overdue + count, failed)
+        else:
+            duties[code] = (overdue, failed + count)
     names = _special_kind_names()
     rows = []
     for code in sorted(set(units) | set(duties), key=lambda c: c or ""):
@@ -575,7 +602,7 @@ class Dashboard:
 def dashboard(scope: Scope, today: dt.date) -> Dashboard:
     kind = dashboard_kind(scope)
     assets = asset_figures(scope, today)
-    duties = obligation_figures(scope, today)
+    duties = safety_figures(scope, today)
     figures = kpis(assets, duties)
     if kind == "institution":
         tables = [status_table(assets), age_table(assets), plan_status_table(scope)]

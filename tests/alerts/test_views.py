@@ -71,8 +71,19 @@ def test_inbox_bell_and_isolation(app, make_site, login, client):
     resolved = _alert_of(mine)
     assert (resolved.status, resolved.resolution_note) == ("resolved", "已联系检验机构")
     assert resolved.resolved_by == acked.acknowledged_by
-    _scan(today)  # a manual resolution holds for that key
-    assert _alert_of(mine).status == "resolved"
+    _scan(today)  # the condition still holds: the next scan re-opens it, saying so
+    reopened = _alert_of(mine)
+    assert reopened.status == "open" and "重新打开" in reopened.resolution_note
+    assert reopened.resolved_by is None
+
+    # alerts belong to the institution: a bureau and the regulator read, never act
+    assert login("wjw").post(f"/alerts/{my_alert.id}/resolve", {"note": "x"}).status_code == 403
+    assert login("wjw").post(f"/alerts/{my_alert.id}/ack", {"note": "x"}).status_code == 403
+    assert regulator.post(f"/alerts/{their_alert.id}/resolve", {"note": "x"}).status_code == 403
+    assert regulator.post(f"/alerts/{my_alert.id}/resolve", {"note": "x"}).status_code == 404
+    assert _alert_of(theirs).status == "open" and _alert_of(mine).status == "open"
+    board = login("wjw").get(f"/alerts/?org={site.org_id}").get_data(as_text=True)
+    assert "resolve-form" not in board and "ack-form" not in board
 
 
 def test_settings_page(app, make_site, login, client):

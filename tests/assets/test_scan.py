@@ -28,8 +28,10 @@ def test_public_view_shows_only_the_safety_mark(client, make_asset):
     r = client.get(f"/a/{token}")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
-    for shown in ("公开测试超声", "晋城市人民医院", "在用", "检验有效期至"):
+    for shown in ("公开测试超声", "晋城市人民医院", "在用"):
         assert shown in html
+    # no statutory inspection applies to it: no inspection line at all
+    assert "下次检验日期" not in html and 'id="mark-state"' not in html
     for hidden in (code, *SECRET_FIELDS.values(), "7,654,321.09", f"/assets/{asset_id}",
                    "2020-03-15", "06 医用成像器械"):
         assert hidden not in html, hidden
@@ -43,7 +45,9 @@ def test_stopped_asset_shows_red_banner(client, make_asset):
         services.change_status(Scope.system(), asset, "stopped", reason="检验不合格")
         db.session.commit()
     html = client.get(f"/a/{token}").get_data(as_text=True)
-    assert 'id="stop-banner"' in html and "停止使用" in _visible_text(html)
+    assert 'id="stop-banner"' in html and "暂停使用" in _visible_text(html)
+    assert "停用：设备状态为“停用”" in _visible_text(html)
+    assert 'id="mark-valid-until"' not in html
 
 
 def test_rotated_token_says_replaced_and_shows_nothing(login, client, make_asset):

@@ -56,8 +56,9 @@ def test_create_ct_print_label_and_scan(page, browser, live_server, app):
     pg = anon.new_page()
     pg.goto(path)
     text = pg.locator("main").inner_text()
-    for shown in ("64排螺旋CT（浏览器测试）", "晋城市人民医院", "检验有效期至"):
+    for shown in ("64排螺旋CT（浏览器测试）", "晋城市人民医院"):
         assert shown in text
+    assert "下次检验日期" not in text  # no statutory inspection on file: no date shown
     assert code not in text and "Revolution CT" not in text and "9,800,000" not in text
     assert pg.locator("#scan-detail").count() == 0
     anon.close()

@@ -1,5 +1,6 @@
-"""At phone size, 王莽岭 scans a cableway label, records a passing inspection with a photo,
-and the public (signed-out) view shows the new valid-until date."""
+"""At phone size, 王莽岭 scans an elevator label, records a passing inspection with a photo,
+and the public (signed-out) view shows the date that record certifies; the failed demo
+elevator's label shows why it must not be used, and no date."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_wml_records_inspection_from_the_scan_page(app, phone, browser, live_ser
     scope = scope_of("wml")
     set_scope(scope)
     try:
-        cableway = make_asset(scope, "wml", "SE-9000", name="手机测试索道",
+        cableway = make_asset(scope, "wml", "SE-3000", name="手机测试电梯",
                               commissioned_on=today - dt.timedelta(days=365))
         db.session.commit()
         token = cableway.qr_token
@@ -86,5 +87,35 @@ def test_wml_records_inspection_from_the_scan_page(app, phone, browser, live_ser
         assert anon.text_content("#mark-valid-until").strip() == expected
         assert anon.locator("#inspection-actions").count() == 0
         assert "WML-E2E" not in anon.content()  # the public view shows the mark only
+    finally:
+        public.close()
+
+
+def test_the_failed_elevator_scanned_signed_out_shows_the_reason_and_no_date(
+    app, browser, live_server
+):
+    from sqlalchemy import select
+
+    from asset_registry.assets.models import Asset
+    from asset_registry.tenancy.scope import Scope, use_scope
+
+    with use_scope(Scope.system()):
+        token = db.session.scalars(
+            select(Asset.qr_token).where(Asset.asset_code == "HCXF-DT-2006-001")).one()
+    db.session.remove()
+    public = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844},
+                                 is_mobile=True, locale="zh-CN")
+    try:
+        anon = public.new_page()
+        anon.goto(f"/a/{token}")
+        banner = anon.locator("#stop-banner")
+        assert banner.is_visible()
+        text = banner.inner_text()
+        assert "暂停使用" in text and "检验不合格" in text
+        assert anon.locator("#mark-valid-until").count() == 0
+        mark = anon.inner_text("#safety-mark")
+        assert not any(ch.isdigit() for ch in mark.split("安全状态")[-1].replace("5 级", ""))
+        assert anon.text_content("#mark-state").strip() == "检验不合格"
+        assert anon.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         public.close()

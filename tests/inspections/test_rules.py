@@ -43,24 +43,50 @@ def test_cableway_annual_and_full_inspection_cycles(as_user):
     with clock.frozen(D(2024, 7, 1)), as_user("wml") as scope:
         cableway = make_asset(scope, "wml", "SE-9000", name="测试索道")
         kinds = {o.kind for o in services.obligations_of(scope, cableway)}
-        assert {"annual_inspection", "full_inspection", "daily_check", "monthly_check",
-                "design_life_assessment"} <= kinds
+        assert {
+            "annual_inspection",
+            "full_inspection",
+            "daily_check",
+            "monthly_check",
+            "design_life_assessment",
+        } <= kinds
         annual, full = duty(cableway, "annual_inspection"), duty(cableway, "full_inspection")
         full_due_before = full.next_due
         services.record_inspection(
-            scope, annual,
-            {"inspected_on": "2024-06-10", "conclusion": "符合要求", "report_no": "WML-A-1",
-             "agency": "山西省检验检测中心"},
+            scope,
+            annual,
+            {
+                "inspected_on": "2024-06-10",
+                "conclusion": "符合要求",
+                "report_no": "WML-A-1",
+                "agency": "山西省检验检测中心",
+            },
             user_id=None,
         )
         assert annual.next_due == D(2025, 6, 10) and annual.last_done == D(2024, 6, 10)
         assert full.next_due == full_due_before  # the 3-year cycle runs on its own
         services.record_inspection(
-            scope, full, {"inspected_on": "2022-06-10", "conclusion": "符合要求"}, user_id=None
+            scope,
+            full,
+            {
+                "report_no": "T-R-1",
+                "agency": "测试检验机构",
+                "inspected_on": "2022-06-10",
+                "conclusion": "符合要求",
+            },
+            user_id=None,
         )
         assert full.next_due == D(2025, 6, 10)
         services.record_inspection(
-            scope, full, {"inspected_on": "2024-06-20", "conclusion": "符合要求"}, user_id=None
+            scope,
+            full,
+            {
+                "report_no": "T-R-2",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-06-20",
+                "conclusion": "符合要求",
+            },
+            user_id=None,
         )
         assert full.next_due == D(2027, 6, 20)
         assert services.valid_until(cableway) == D(2025, 6, 10)
@@ -71,29 +97,56 @@ def test_cableway_annual_and_full_inspection_cycles(as_user):
 
 def test_grade_three_vessel_uses_the_inspectors_interval(as_user):
     with clock.frozen(D(2024, 7, 1)), as_user("rmyy") as scope:
-        vessel = make_asset(scope, "rmyy", "SE-2100", commissioned_on=D(2015, 3, 1),
-                            vessel_grade=3, name="测试储气罐")
+        vessel = make_asset(
+            scope,
+            "rmyy",
+            "SE-2100",
+            commissioned_on=D(2015, 3, 1),
+            vessel_grade=3,
+            name="测试储气罐",
+        )
         periodic = duty(vessel, "periodic_inspection")
         assert periodic.interval_months == 36  # grade 3 default
         assert duty(vessel, "user_annual_check").interval_months == 12
         services.record_inspection(
-            scope, periodic,
-            {"inspected_on": "2024-03-01", "conclusion": "符合要求", "next_due": "2028-03-01",
-             "safety_grade": 3},
+            scope,
+            periodic,
+            {
+                "report_no": "T-R-3",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-03-01",
+                "conclusion": "符合要求",
+                "next_due": "2028-03-01",
+                "safety_grade": 3,
+            },
             user_id=None,
         )
         assert periodic.next_due == D(2028, 3, 1)
         # without a certificate date grade 3 falls back to 3 years
         services.record_inspection(
-            scope, periodic, {"inspected_on": "2024-06-01", "conclusion": "符合要求"},
+            scope,
+            periodic,
+            {
+                "report_no": "T-R-4",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-06-01",
+                "conclusion": "符合要求",
+            },
             user_id=None,
         )
         assert periodic.next_due == D(2027, 6, 1)
         # grade 4: the inspector must set the date
         with pytest.raises(services.InspectionError) as err:
             services.record_inspection(
-                scope, periodic,
-                {"inspected_on": "2024-06-15", "conclusion": "符合要求", "safety_grade": 4},
+                scope,
+                periodic,
+                {
+                    "report_no": "T-R-5",
+                    "agency": "测试检验机构",
+                    "inspected_on": "2024-06-15",
+                    "conclusion": "符合要求",
+                    "safety_grade": 4,
+                },
                 user_id=None,
             )
         assert "4 级" in err.value.message
@@ -101,15 +154,27 @@ def test_grade_three_vessel_uses_the_inspectors_interval(as_user):
 
 def test_vessel_grades_and_design_life_duties(as_user):
     with clock.frozen(D(2024, 7, 1)), as_user("rmyy") as scope:
-        old = make_asset(scope, "rmyy", "SE-2100", commissioned_on=D(2002, 1, 10),
-                         vessel_grade=2, name="老旧储罐")
+        old = make_asset(
+            scope,
+            "rmyy",
+            "SE-2100",
+            commissioned_on=D(2002, 1, 10),
+            vessel_grade=2,
+            name="老旧储罐",
+        )
         assert duty(old, "periodic_inspection").interval_months == 72
         risk = duty(old, "risk_assessment")
         assert risk.next_due == D(2022, 1, 10) and not risk.statutory  # 20 years in use
         life = duty(old, "design_life_assessment")
         assert life.statutory and life.next_due == old.design_life_end
-        five = make_asset(scope, "rmyy", "SE-2100", commissioned_on=D(2020, 1, 10),
-                          vessel_grade=5, name="五级储罐")
+        five = make_asset(
+            scope,
+            "rmyy",
+            "SE-2100",
+            commissioned_on=D(2020, 1, 10),
+            vessel_grade=5,
+            name="五级储罐",
+        )
         assert duty(five, "periodic_inspection").interval_months is None
         assert services.must_not_run(five)
 
@@ -122,11 +187,16 @@ def test_conditional_templates_and_recategorisation(as_user):
         kinds = {o.kind for o in services.obligations_of(scope, ct)}
         assert kinds == {"preventive_maintenance", "radiation_test"}  # inherited from MED
         pm = duty(ct, "preventive_maintenance")
-        services.update_obligation(scope, pm, {"interval_months": 3, "lead_days": 7,
-                                               "checklist": "外观\n接地"})
+        services.update_obligation(
+            scope, pm, {"interval_months": 3, "lead_days": 7, "checklist": "外观\n接地"}
+        )
         radiation = duty(ct, "radiation_test")
-        data = {"asset_code": ct.asset_code, "name": ct.name,
-                "category_id": category_id("GEN-IT"), "commissioned_on": ct.commissioned_on}
+        data = {
+            "asset_code": ct.asset_code,
+            "name": ct.name,
+            "category_id": category_id("GEN-IT"),
+            "commissioned_on": ct.commissioned_on,
+        }
         asset_services.update_asset(scope, ct, data)
         db.session.refresh(radiation)
         db.session.refresh(pm)
@@ -138,9 +208,10 @@ def test_conditional_templates_and_recategorisation(as_user):
         asset_services.update_asset(scope, ct, data)
         db.session.refresh(radiation)
         assert radiation.active
-        assert db.session.scalar(
-            select(func.count(Obligation.id)).where(Obligation.asset_id == ct.id)
-        ) == 2
+        assert (
+            db.session.scalar(select(func.count(Obligation.id)).where(Obligation.asset_id == ct.id))
+            == 2
+        )
 
 
 def test_failed_elevator_stops_and_passing_reinspection_restarts(as_user):
@@ -149,24 +220,46 @@ def test_failed_elevator_stops_and_passing_reinspection_restarts(as_user):
         annual = duty(lift, "annual_inspection")
         today = clock.today()
         services.record_inspection(
-            scope, annual,
-            {"inspected_on": today - dt.timedelta(days=5), "conclusion": "不符合要求",
-             "report_no": "DT-1", "problems": "制动器磨损超标"},
+            scope,
+            annual,
+            {
+                "agency": "测试检验机构",
+                "inspected_on": today - dt.timedelta(days=5),
+                "conclusion": "不符合要求",
+                "report_no": "DT-1",
+                "problems": "制动器磨损超标",
+            },
             user_id=None,
         )
         assert lift.status == AssetStatus.STOPPED and annual.failed
         assert services.must_not_run(lift) and services.compliance(lift) == "failed"
         stop = db.session.scalars(
-            select(StatusChange).where(StatusChange.asset_id == lift.id)
+            select(StatusChange)
+            .where(StatusChange.asset_id == lift.id)
             .order_by(StatusChange.id.desc())
         ).first()
         assert stop.to_status == "stopped" and "定期检验" in stop.reason
-        services.record_inspection(
-            scope, annual,
-            {"inspected_on": today, "conclusion": "复检合格", "report_no": "DT-2"},
-            user_id=None,
+        passing = {
+            "agency": "测试检验机构",
+            "inspected_on": today,
+            "conclusion": "复检合格",
+            "report_no": "DT-2",
+        }
+        # lifting the stop asks for confirmation first, saying what will change
+        with pytest.raises(services.InspectionError) as asked:
+            services.record_inspection(scope, annual, passing, user_id=None)
+        assert asked.value.field == "confirm_restart" and "在用" in asked.value.message
+        assert lift.status == AssetStatus.STOPPED and annual.failed
+        record = services.record_inspection(
+            scope, annual, {**passing, "confirm_restart": "1"}, user_id=None
         )
         assert lift.status == AssetStatus.IN_SERVICE and not annual.failed
+        restart = db.session.scalars(
+            select(StatusChange)
+            .where(StatusChange.asset_id == lift.id)
+            .order_by(StatusChange.id.desc())
+        ).first()
+        assert "DT-2" in restart.reason and f"#{record.id}" in restart.reason
         assert annual.next_due == rules.add_months(today, 12)
         assert not services.must_not_run(lift)
         db.session.flush()
@@ -188,8 +281,15 @@ def test_manual_stop_is_not_undone_by_an_inspection(as_user):
         lift = make_asset(scope, "hcxf", "SE-3000", name="手动停用电梯")
         asset_services.change_status(scope, lift, "stopped", reason="改造施工")
         services.record_inspection(
-            scope, duty(lift, "annual_inspection"),
-            {"inspected_on": clock.today(), "conclusion": "符合要求"}, user_id=None,
+            scope,
+            duty(lift, "annual_inspection"),
+            {
+                "report_no": "T-R-6",
+                "agency": "测试检验机构",
+                "inspected_on": clock.today(),
+                "conclusion": "符合要求",
+            },
+            user_id=None,
         )
         assert lift.status == AssetStatus.STOPPED
 
@@ -197,16 +297,71 @@ def test_manual_stop_is_not_undone_by_an_inspection(as_user):
 @pytest.mark.parametrize(
     "data, field",
     [
-        ({"inspected_on": "2999-01-01", "conclusion": "符合要求"}, "inspected_on"),
-        ({"inspected_on": "", "conclusion": "符合要求"}, "inspected_on"),
-        ({"inspected_on": "2024-13-01", "conclusion": "符合要求"}, "inspected_on"),
-        ({"inspected_on": "2024-06-10", "conclusion": "符合要求", "next_due": "2024-06-01"},
-         "next_due"),
-        ({"inspected_on": "2024-06-10", "conclusion": "允许运行"}, "conclusion"),
-        ({"inspected_on": "2024-06-10", "conclusion": "符合要求", "report_no": "DUP-1"},
-         "report_no"),
-        ({"inspected_on": "2024-06-10", "conclusion": "符合要求", "inspection_type": "随便"},
-         "inspection_type"),
+        (
+            {
+                "report_no": "T-R-7",
+                "agency": "测试检验机构",
+                "inspected_on": "2999-01-01",
+                "conclusion": "符合要求",
+            },
+            "inspected_on",
+        ),
+        (
+            {
+                "report_no": "T-R-8",
+                "agency": "测试检验机构",
+                "inspected_on": "",
+                "conclusion": "符合要求",
+            },
+            "inspected_on",
+        ),
+        (
+            {
+                "report_no": "T-R-9",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-13-01",
+                "conclusion": "符合要求",
+            },
+            "inspected_on",
+        ),
+        (
+            {
+                "report_no": "T-R-10",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-06-10",
+                "conclusion": "符合要求",
+                "next_due": "2024-06-01",
+            },
+            "next_due",
+        ),
+        (
+            {
+                "report_no": "T-R-11",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-06-10",
+                "conclusion": "允许运行",
+            },
+            "conclusion",
+        ),
+        (
+            {
+                "agency": "测试检验机构",
+                "inspected_on": "2024-06-10",
+                "conclusion": "符合要求",
+                "report_no": "DUP-1",
+            },
+            "report_no",
+        ),
+        (
+            {
+                "report_no": "T-R-12",
+                "agency": "测试检验机构",
+                "inspected_on": "2024-06-10",
+                "conclusion": "符合要求",
+                "inspection_type": "随便",
+            },
+            "inspection_type",
+        ),
     ],
 )
 def test_bad_input_saves_nothing(as_user, data, field):
@@ -214,8 +369,15 @@ def test_bad_input_saves_nothing(as_user, data, field):
         cableway = make_asset(scope, "wml", "SE-9000")
         annual = duty(cableway, "annual_inspection")
         services.record_inspection(
-            scope, annual, {"inspected_on": "2024-01-05", "conclusion": "符合要求",
-                            "report_no": "DUP-1"}, user_id=None,
+            scope,
+            annual,
+            {
+                "agency": "测试检验机构",
+                "inspected_on": "2024-01-05",
+                "conclusion": "符合要求",
+                "report_no": "DUP-1",
+            },
+            user_id=None,
         )
         before = (annual.next_due, annual.last_done, annual.failed, cableway.status)
         count = db.session.scalar(select(func.count(InspectionRecord.id)))
@@ -232,11 +394,25 @@ def test_vehicle_conclusions(as_user):
         annual = duty(car, "annual_inspection")
         with pytest.raises(services.InspectionError):
             services.record_inspection(
-                scope, annual, {"inspected_on": clock.today(), "conclusion": "符合要求"},
+                scope,
+                annual,
+                {
+                    "report_no": "T-R-13",
+                    "agency": "测试检验机构",
+                    "inspected_on": clock.today(),
+                    "conclusion": "符合要求",
+                },
                 user_id=None,
             )
         services.record_inspection(
-            scope, annual, {"inspected_on": clock.today(), "conclusion": "停止运行"},
+            scope,
+            annual,
+            {
+                "report_no": "T-R-14",
+                "agency": "测试检验机构",
+                "inspected_on": clock.today(),
+                "conclusion": "停止运行",
+            },
             user_id=None,
         )
         assert car.status == AssetStatus.STOPPED
@@ -249,8 +425,16 @@ def test_attachment_refused_saves_nothing(as_user, app):
         count = db.session.scalar(select(func.count(InspectionRecord.id)))
         with pytest.raises(services.InspectionError) as err:
             services.record_inspection(
-                scope, annual, {"inspected_on": clock.today(), "conclusion": "符合要求"},
-                user_id=None, attachment=(b"MZ\x90\x00 not an image", "cert.png"),
+                scope,
+                annual,
+                {
+                    "report_no": "T-R-15",
+                    "agency": "测试检验机构",
+                    "inspected_on": clock.today(),
+                    "conclusion": "符合要求",
+                },
+                user_id=None,
+                attachment=(b"MZ\x90\x00 not an image", "cert.png"),
             )
         assert err.value.field == "attachment"
         assert db.session.scalar(select(func.count(InspectionRecord.id))) == count
@@ -271,15 +455,22 @@ def test_enforce_must_not_run_is_set_based(as_user):
         stopped = services.enforce_must_not_run(clock.today())
         assert stopped >= 1
         assert services.enforce_must_not_run(clock.today()) == 0  # idempotent
-        statuses = dict(db.session.execute(
-            select(StatusChange.asset_id, StatusChange.to_status).where(
-                StatusChange.asset_id.in_([ride_id, fine_id]),
-                StatusChange.to_status == "stopped")
-        ).all())
+        statuses = dict(
+            db.session.execute(
+                select(StatusChange.asset_id, StatusChange.to_status).where(
+                    StatusChange.asset_id.in_([ride_id, fine_id]),
+                    StatusChange.to_status == "stopped",
+                )
+            ).all()
+        )
         assert statuses == {ride_id: "stopped"}
-        audit = db.session.scalar(select(func.count(AuditEvent.id)).where(
-            AuditEvent.entity == "asset", AuditEvent.entity_id == ride_id,
-            AuditEvent.action == "update"))
+        audit = db.session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.entity == "asset",
+                AuditEvent.entity_id == ride_id,
+                AuditEvent.action == "update",
+            )
+        )
         assert audit >= 1
     with as_user("stxz") as scope:
         from asset_registry.assets.models import Asset
@@ -288,7 +479,15 @@ def test_enforce_must_not_run_is_set_based(as_user):
         assert ride.status == "stopped"
         # a passing inspection restarts it
         services.record_inspection(
-            scope, duty(ride, "annual_inspection"),
-            {"inspected_on": clock.today(), "conclusion": "符合要求"}, user_id=None,
+            scope,
+            duty(ride, "annual_inspection"),
+            {
+                "report_no": "T-R-16",
+                "agency": "测试检验机构",
+                "inspected_on": clock.today(),
+                "conclusion": "符合要求",
+                "confirm_restart": "1",
+            },
+            user_id=None,
         )
         assert ride.status == "in_service"

@@ -33,18 +33,31 @@ def hcxf_world(as_user):
         from asset_registry.inspections import services
 
         record = services.record_inspection(
-            scope, annual, {"inspected_on": clock.today(), "conclusion": "符合要求",
-                            "report_no": "ISO-1"},
-            user_id=None, attachment=(PNG, "cert.png"),
+            scope,
+            annual,
+            {
+                "agency": "测试检验机构",
+                "inspected_on": clock.today(),
+                "conclusion": "符合要求",
+                "report_no": "ISO-1",
+            },
+            user_id=None,
+            attachment=(PNG, "cert.png"),
         )
-        fault = services.report_fault(scope, lift, {"description": "隔离测试故障"}, None,
-                                      attachment=(PNG, "fault.png"))
+        fault = services.report_fault(
+            scope, lift, {"description": "隔离测试故障"}, None, attachment=(PNG, "fault.png")
+        )
         db.session.commit()
         att = db.session.scalars(
             select(Attachment).where(Attachment.inspection_id == record.id)
         ).one()
-        return {"asset": lift.id, "obligation": annual.id, "record": record.id,
-                "fault": fault.id, "attachment": att.id}
+        return {
+            "asset": lift.id,
+            "obligation": annual.id,
+            "record": record.id,
+            "fault": fault.id,
+            "attachment": att.id,
+        }
 
 
 def test_foreign_ids_are_404(login, hcxf_world):
@@ -59,8 +72,15 @@ def test_foreign_ids_are_404(login, hcxf_world):
         f"/assets/attachments/{w['attachment']}",
     ):
         assert c.get(url).status_code == 404, url
-    r = c.post(f"/inspections/obligations/{w['obligation']}/record",
-               {"inspected_on": clock.today().isoformat(), "conclusion": "不符合要求"})
+    r = c.post(
+        f"/inspections/obligations/{w['obligation']}/record",
+        {
+            "report_no": "T-R-17",
+            "agency": "测试检验机构",
+            "inspected_on": clock.today().isoformat(),
+            "conclusion": "不符合要求",
+        },
+    )
     assert r.status_code == 404
     r = c.post(f"/inspections/obligations/{w['obligation']}/edit", {"lead_days": "1"})
     assert r.status_code == 404
@@ -70,8 +90,12 @@ def test_foreign_ids_are_404(login, hcxf_world):
 
 def test_lists_do_not_leak(login, hcxf_world):
     rmyy = login("rmyy")
-    for url in ("/inspections/due?days=90", "/inspections/faults", "/inspections/compliance",
-                "/inspections/renewal"):
+    for url in (
+        "/inspections/due?days=90",
+        "/inspections/faults",
+        "/inspections/compliance",
+        "/inspections/renewal",
+    ):
         html = rmyy.get(url).get_data(as_text=True)
         assert "皇城相府" not in html and "隔离测试电梯" not in html, url
         assert "隔离测试故障" not in html, url
@@ -82,9 +106,10 @@ def test_lists_do_not_leak(login, hcxf_world):
         from tests.helpers import scope_of
     with use_scope(scope_of("rmyy")):
         for model in (Obligation, InspectionRecord, Fault, Attachment):
-            assert db.session.scalars(
-                select(model).where(model.asset_id == hcxf_world["asset"])
-            ).all() == [], model
+            assert (
+                db.session.scalars(select(model).where(model.asset_id == hcxf_world["asset"])).all()
+                == []
+            ), model
 
 
 def test_regulator_sees_special_equipment_only(login, as_user):
@@ -104,8 +129,7 @@ def test_regulator_sees_special_equipment_only(login, as_user):
     assert scjg.get(f"/inspections/assets/{monitor_id}").status_code == 404
     # read-only: the regulator cannot record
     with use_scope(Scope.system()):
-        lift = db.session.scalars(
-            select(Asset).where(Asset.asset_code == "HCXF-DT-2020-002")).one()
+        lift = db.session.scalars(select(Asset).where(Asset.asset_code == "HCXF-DT-2020-002")).one()
         obligation_id = duty(lift, "annual_inspection").id
     assert scjg.get(f"/inspections/obligations/{obligation_id}/record").status_code == 404
 
@@ -119,20 +143,56 @@ def test_record_form_errors_and_success(login, as_user):
     url = f"/inspections/obligations/{obligation_id}/record"
     page = c.get(url).get_data(as_text=True)
     assert "允许运行" in page and "符合要求" not in page
-    r = c.post(url, {"inspected_on": "2999-01-01", "conclusion": "允许运行"})
+    r = c.post(
+        url,
+        {
+            "report_no": "T-R-18",
+            "agency": "测试检验机构",
+            "inspected_on": "2999-01-01",
+            "conclusion": "允许运行",
+        },
+    )
     assert r.status_code == 422 and "检验日期不能晚于今天" in r.get_data(as_text=True)
-    r = c.post(url, {"inspected_on": clock.today().isoformat(), "conclusion": "符合要求"})
+    r = c.post(
+        url,
+        {
+            "report_no": "T-R-19",
+            "agency": "测试检验机构",
+            "inspected_on": clock.today().isoformat(),
+            "conclusion": "符合要求",
+        },
+    )
     assert r.status_code == 422 and "不适用" in r.get_data(as_text=True)
-    r = c.post(url, {"inspected_on": clock.today().isoformat(), "conclusion": "允许运行",
-                     "attachment": (io.BytesIO(b"not a png"), "x.png")},
-               content_type="multipart/form-data")
+    r = c.post(
+        url,
+        {
+            "report_no": "T-R-20",
+            "agency": "测试检验机构",
+            "inspected_on": clock.today().isoformat(),
+            "conclusion": "允许运行",
+            "attachment": (io.BytesIO(b"not a png"), "x.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 422 and "PDF、JPEG 或 PNG" in r.get_data(as_text=True)
     with use_scope(Scope.system()):
-        assert db.session.scalars(select(InspectionRecord).where(
-            InspectionRecord.obligation_id == obligation_id)).all() == []
-    r = c.post(url, {"inspected_on": clock.today().isoformat(), "conclusion": "允许运行",
-                     "report_no": "F-1", "attachment": (io.BytesIO(PNG), "photo.png")},
-               content_type="multipart/form-data")
+        assert (
+            db.session.scalars(
+                select(InspectionRecord).where(InspectionRecord.obligation_id == obligation_id)
+            ).all()
+            == []
+        )
+    r = c.post(
+        url,
+        {
+            "agency": "测试检验机构",
+            "inspected_on": clock.today().isoformat(),
+            "conclusion": "允许运行",
+            "report_no": "F-1",
+            "attachment": (io.BytesIO(PNG), "photo.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302
     detail = c.get(r.headers["Location"]).get_data(as_text=True)
     assert "photo.png" in detail and "F-1" in detail
@@ -148,13 +208,18 @@ def test_manager_edits_obligation_staff_cannot(login, as_user):
     c = login("rmyy")
     r = c.post(url, {"interval_months": "3", "lead_days": "abc", "active": "y"})
     assert r.status_code == 422 and "整数" in r.get_data(as_text=True)
-    r = c.post(url, {"interval_months": "3", "lead_days": "10", "checklist": "外观\n电源",
-                     "active": "y"})
+    r = c.post(
+        url, {"interval_months": "3", "lead_days": "10", "checklist": "外观\n电源", "active": "y"}
+    )
     assert r.status_code == 302
     with use_scope(Scope.system()):
         pm = db.session.get(Obligation, pm_id)
         assert (pm.interval_months, pm.lead_days, pm.checklist, pm.customised) == (
-            3, 10, ["外观", "电源"], True)
+            3,
+            10,
+            ["外观", "电源"],
+            True,
+        )
 
 
 def test_due_page_and_export(login):

@@ -40,18 +40,35 @@ def sql_asset_counts(org_ids, special_only=False) -> dict:
     return {"assets": row[0], "past": int(row[1] or 0)}
 
 
-def sql_duties(org_ids) -> dict:
-    row = db.session.execute(text(
-        "SELECT COUNT(*), "
-        " SUM(CASE WHEN NOT failed AND (next_due IS NULL OR next_due >= :today) THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN NOT failed AND next_due < :today THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN failed THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN next_due >= :today AND next_due <= :soon THEN 1 ELSE 0 END) "
-        f"FROM obligation WHERE active AND statutory AND org_id IN ({_in(org_ids)}) "
-        " AND kind NOT IN ('daily_check', 'monthly_check')"
-    ), {"today": TODAY, "soon": TODAY + dt.timedelta(days=services.DUE_WINDOW_DAYS)}).one()
-    return {"total": row[0], "current": int(row[1] or 0), "overdue": int(row[2] or 0),
-            "failed": int(row[3] or 0), "due": int(row[4] or 0)}
+def sql_safety(org_ids, today) -> dict:
+    """Assets by safety state, the rule of inspections/safety.py written out again in
+    plain SQL (worst first) as an independent oracle."""
+    true = "1" if db.engine.dialect.name == "sqlite" else "true"
+    duty = (f"EXISTS (SELECT 1 FROM obligation o WHERE o.asset_id = a.id AND o.active = {true}"
+            f" AND o.statutory = {true} AND o.kind NOT IN ('daily_check', 'monthly_check') AND ")
+    due_soon = ("julianday(o.next_due) - julianday(:today) <= o.lead_days"
+                if db.engine.dialect.name == "sqlite"
+                else "o.next_due - CAST(:today AS DATE) <= o.lead_days")
+    rows = db.session.execute(text(
+        "SELECT state, COUNT(*) FROM (SELECT CASE"
+        f" WHEN {duty} o.failed = {true}) OR (a.vessel_grade = 5 AND a.special_code = '2100')"
+        "  THEN 'failed'"
+        f" WHEN {duty} o.next_due < :today) THEN 'overdue'"
+        " WHEN a.status <> 'in_service' OR EXISTS (SELECT 1 FROM fault f WHERE f.asset_id = a.id"
+        f"  AND f.resolved_at IS NULL AND f.stops = {true}) THEN 'stopped'"
+        f" WHEN {duty} o.last_done IS NULL"
+        "  AND o.kind NOT IN ('design_life_assessment', 'risk_assessment')) THEN 'unverified'"
+        f" WHEN {duty} {due_soon}) THEN 'due_soon'"
+        f" WHEN {duty} 1 = 1) THEN 'ok' ELSE 'none' END AS state"
+        f" FROM asset a WHERE a.status <> 'disposed' AND a.org_id IN ({_in(org_ids)})) s"
+        " GROUP BY state"
+    ), {"today": today}).all()
+    counts = {state: int(n) for state, n in rows}
+    total = sum(n for state, n in counts.items() if state != "none")
+    return {"total": total, "current": counts.get("ok", 0) + counts.get("due_soon", 0),
+            "overdue": counts.get("overdue", 0), "failed": counts.get("failed", 0),
+            "due": counts.get("due_soon", 0), "unverified": counts.get("unverified", 0),
+            "stopped": counts.get("stopped", 0)}
 
 
 def sql_approved_by_source(org_ids) -> dict:
@@ -69,13 +86,16 @@ def test_kpis_equal_sql(refreshed, username):
     scope = scope_of(username)
     with use_scope(Scope.system()):
         org_ids = scope.org_ids or set(db.session.scalars(text("SELECT id FROM organisation")))
-        assets, duties = sql_asset_counts(org_ids), sql_duties(org_ids)
+        assets = sql_asset_counts(org_ids)
     with use_scope(scope), clock.frozen(TODAY):
         board = services.dashboard(scope, TODAY)
+    with use_scope(Scope.system()):
+        duties = sql_safety(org_ids, TODAY)
     k = board.kpis
     assert (k["assets"], k["past"]) == (assets["assets"], assets["past"])
-    assert (k["overdue"], k["failed"], k["due"]) == (
-        duties["overdue"], duties["failed"], duties["due"])
+    assert (k["overdue"], k["failed"], k["due"], k["unverified"], k["stopped"]) == (
+        duties["overdue"], duties["failed"], duties["due"], duties["unverified"],
+        duties["stopped"])
     expected = duties["current"] / duties["total"] if duties["total"] else None
     if expected is None:
         assert k["compliance"] is None
