@@ -25,11 +25,23 @@ _FIELD = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 def _patterns() -> tuple[tuple[re.Pattern, str], ...]:
     """Every message template as a pattern that recovers its parameters; the longest
     first, so a template that is a prefix of another never wins by accident."""
-    from . import inspections, jobs, plan_items, reader, services, values
+    from .. import validators
+    from . import inspections, jobs, mapping, plan_items, reader, services, undo, units, values
 
     templates = {
         value
-        for module in (reader, values, services, inspections, jobs, plan_items)
+        for module in (
+            reader,
+            values,
+            services,
+            inspections,
+            jobs,
+            plan_items,
+            units,
+            mapping,
+            undo,
+            validators,
+        )
         for name, value in vars(module).items()
         if name.startswith("MSG_") and isinstance(value, str)
     }

@@ -967,6 +967,10 @@ class RowParser:
         """(converter, fast path for values already typed by the workbook or None)."""
         today = self.today
         kind = f.type
+        if f.key == "equipment_code":
+            from ..validators import equipment_code  # the rule the form and the API share
+
+            return equipment_code, None
         if kind in ("text", "category"):
             return _text_converter(f.max_length, identifier=f.key in _IDENTIFIERS), None
         if kind == "date":

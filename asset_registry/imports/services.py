@@ -480,6 +480,9 @@ class _Plan:
     changed_rows: list[tuple[int, tuple, dict]] = field(default_factory=list)
 
 
+_MISSING = object()
+
+
 class AssetClassifier:
     """Turns validated rows into full column tuples and compares them to the register."""
 
@@ -488,6 +491,7 @@ class AssetClassifier:
         self.categories = categories
         # each distinct category text met → the category code it became (None: unknown)
         self.category_seen: dict[str, str | None] = {}
+        self._found: dict[str, CategoryInfo | None] = {}
         self._unknown_messages: dict[str, str] = {}
         keys = [k for k in header.key_columns if k in _KEY_INDEX]
         self.file_keys = keys
@@ -505,9 +509,13 @@ class AssetClassifier:
         text = clean.get("category")
         if text is None:
             return None
-        info = self.categories.find(text)
-        if text not in self.category_seen and len(self.category_seen) < 5_000:
-            self.category_seen[text] = info.code if info is not None else None
+        info = self._found.get(text, _MISSING)
+        if info is _MISSING:  # each distinct text looked up once
+            info = self.categories.find(text)
+            if len(self._found) < 20_000:
+                self._found[text] = info
+            if len(self.category_seen) < 5_000:
+                self.category_seen[text] = info.code if info is not None else None
         if info is None:
             col = self.header.column_for("category", row.raw_cells)
             letter, column, _ = self.header.columns[col]

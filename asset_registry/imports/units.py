@@ -101,6 +101,8 @@ def money_converter(factor: Decimal) -> Callable[[object], Decimal | None]:
     """parse_money, then × factor, unless the cell states its own unit."""
 
     def convert(value: object) -> Decimal | None:
+        if value.__class__ is float and 0 < value < 1e8:  # a number cell: the usual case
+            return (Decimal(repr(value)) * factor).quantize(_CENT, rounding=ROUND_HALF_UP)
         amount = parse_money(value)
         if amount is None:
             return None
@@ -120,6 +122,10 @@ def years_converter(months_per_unit: int) -> Callable[[object], int | None]:
         return parse_int
 
     def convert(value: object) -> int | None:
+        if value.__class__ is float and value.is_integer() and value >= 0:
+            years, rest = divmod(int(value), months_per_unit)
+            if not rest:
+                return years
         if isinstance(value, str) and value.strip().endswith("年"):
             return parse_int(value)  # "8年" under a 月 header: the cell says years
         months = parse_int(value, unit="月")

@@ -138,7 +138,9 @@ def normalise_free_text(value: object) -> str | None:
         value = cell_text(value)
     if value and not value.isascii() and max(value) >= _FULLWIDTH_FIRST:
         value = value.translate(_FULLWIDTH_ALNUM)
-    value = " ".join(strip_control(value).split())
+    if not value.isprintable():  # inline: this runs for every distinct cell text
+        value = _CONTROL.sub("", value)
+    value = " ".join(value.split())
     return value or None
 
 
@@ -152,8 +154,10 @@ def normalise_text(value: object) -> str | None:
     # forms cheaply; translate() is the costly step on Chinese text.
     if value and not value.isascii() and max(value) >= _FULLWIDTH_FIRST:
         value = value.translate(_FULLWIDTH)
+    if not value.isprintable():  # inline: this runs for every distinct cell text
+        value = _CONTROL.sub("", value)
     # str.split() splits on every Unicode space (incl. U+3000, NBSP, tabs, newlines).
-    value = " ".join(strip_control(value).split())
+    value = " ".join(value.split())
     return value or None
 
 

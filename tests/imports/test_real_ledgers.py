@@ -548,3 +548,17 @@ def test_ods_and_gb18030_csv_import(app, tmp_path):
     result = run("rmyy", str(csv_path))
     assert result.written, (result.unusable, result.errors)
     assert assets_like(p)[f"{p}-C"].funding_source == "local_fiscal"
+
+
+def test_equipment_code_follows_the_shared_rule(app, tmp_path):
+    from asset_registry.validators import MSG_EQUIPMENT_CODE
+
+    p = unique_prefix()
+    wb = Workbook()
+    wb.active.append(["资产编号", "设备名称", "类别", "设备代码"])
+    full_width = "３１１０４１０５００２０１５０６００"
+    wb.active.append([f"{p}-1", "客梯", "电梯", full_width])
+    wb.active.append([f"{p}-2", "货梯", "电梯", "31104"])
+    result = run("stxz", save(wb, tmp_path / "codes.xlsx"), valid_only=True)
+    assert [(e.row_number, e.message) for e in result.errors] == [(3, MSG_EQUIPMENT_CODE)]
+    assert assets_like(p)[f"{p}-1"].equipment_code == "311041050020150600"
