@@ -31,6 +31,10 @@ class SettingsForm(FlaskForm):
     )
     webhook_url = StringField(_l("群机器人 Webhook 地址"), validators=[Optional(), Length(max=500)])
     webhook_kind = SelectField(_l("群机器人类型"), choices=WebhookKind.choices)
+    safety_phone = StringField(
+        _l("安全管理联系电话"), validators=[Optional(), Length(max=30)],
+        description=_l("显示在本单位设备二维码的公开页面上，供发现异常的群众联系"),
+    )
 
 
 class NoteForm(FlaskForm):

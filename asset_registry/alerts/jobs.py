@@ -124,3 +124,17 @@ def retry_job():
     slot = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
     return run_locked("alerts-retry", slot.strftime("%Y-%m-%dT%H:%M"),
                       lambda: send_all(retries_only=True))
+
+
+def reminder_job(today: dt.date | None = None):
+    """The dispatch rounds' reminders (programme domain), once a day under a lock; they
+    go out through this domain's notices and deliveries."""
+    today = today or clock.today()
+
+    def work():
+        from ..programme.jobs import remind_job
+
+        with job_context():
+            return remind_job(today)
+
+    return run_locked("programme-reminders", today.isoformat(), work)

@@ -55,6 +55,8 @@ def run_forever(app: Flask) -> None:
                       id="alerts-digest")
     scheduler.add_job(_in_app(app, jobs.retry_job), IntervalTrigger(minutes=15, timezone=tz),
                       id="alerts-retry")
+    scheduler.add_job(_in_app(app, jobs.reminder_job),
+                      CronTrigger(hour=8, minute=30, timezone=tz), id="programme-reminders")
     run_once(app)
     log.info("scheduler started (%s)", tz)
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

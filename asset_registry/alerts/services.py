@@ -551,9 +551,13 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str:
     return url
 
 
+PHONE_RE = re.compile(r"^[0-9+()\- 转]{3,30}$")
+
+
 def save_settings(scope: Scope, org_id: int, *, due_soon_days: int | None, due_7d_days: int,
                   escalate_after_days: int, life_ending_days: int, recipients: str | None,
-                  webhook_url: str | None, webhook_kind: str) -> AlertSettings:
+                  webhook_url: str | None, webhook_kind: str,
+                  safety_phone: str | None = None) -> AlertSettings:
     row = settings_for(scope, org_id)
     if row is None:
         raise AlertError(_("您无权修改该单位的预警设置。"))
@@ -570,6 +574,10 @@ def save_settings(scope: Scope, org_id: int, *, due_soon_days: int | None, due_7
     row.life_ending_days = life_ending_days
     row.recipients = "\n".join(addresses) or None
     row.webhook_url, row.webhook_kind = webhook_url or None, webhook_kind
+    phone = (safety_phone or "").strip()
+    if phone and not PHONE_RE.match(phone):
+        raise AlertError(_("联系电话只能包含数字、空格和 - + ( ) 以及“转”，例如 0356-2196120。"))
+    row.safety_phone = phone or None
     if row.id is None:
         db.session.add(row)
     db.session.flush()

@@ -108,6 +108,7 @@ def settings():
                 life_ending_days=form.life_ending_days.data, recipients=form.recipients.data,
                 webhook_url=(form.webhook_url.data or "").strip() or None,
                 webhook_kind=form.webhook_kind.data,
+                safety_phone=form.safety_phone.data,
             )
         except services.AlertError as exc:
             flash(str(exc), "danger")

@@ -101,6 +101,13 @@ class AssetForm(FlaskForm):
     radiation = BooleanField(_l("放射诊疗设备"))
     metrology = BooleanField(_l("强制检定计量器具"))
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=20000)])
+    # the last statutory inspection of a device registered with a history (new assets
+    # only): the only way its first date comes to be certified
+    last_inspected_on = LocalisedDateField(_l("最近一次检验日期"), validators=[Optional()])
+    last_conclusion = StringField(_l("检验结论"), validators=[Optional(), Length(max=30)])
+    last_report_no = StringField(_l("检验报告编号"), validators=[Optional(), Length(max=100)])
+    last_agency = StringField(_l("检验机构"), validators=[Optional(), Length(max=200)])
+    last_next_due = LocalisedDateField(_l("下次检验日期"), validators=[Optional()])
 
     SPECIAL = ("equipment_code", "registration_no", "vessel_grade")
     MEDICAL = ("device_class", "catalogue_code", "permit_no", "radiation", "metrology")
@@ -109,8 +116,18 @@ class AssetForm(FlaskForm):
         return {
             f.name: f.data
             for f in self
-            if f.name not in ("csrf_token",)
+            if f.name not in ("csrf_token",) and f.name not in self.LAST_INSPECTION
         }
+
+    LAST_INSPECTION = {
+        "last_inspected_on": "inspected_on", "last_conclusion": "conclusion",
+        "last_report_no": "report_no", "last_agency": "agency", "last_next_due": "next_due",
+    }
+
+    def last_inspection(self) -> dict | None:
+        """The last-inspection fields as a record's input (None when left empty)."""
+        data = {key: getattr(self, name).data for name, key in self.LAST_INSPECTION.items()}
+        return data if any(v not in (None, "") for v in data.values()) else None
 
 
 class StatusForm(FlaskForm):

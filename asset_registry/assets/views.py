@@ -90,6 +90,16 @@ def _save(form: AssetForm, asset=None):
     try:
         if asset is None:
             asset = services.create_asset(scope, form.service_data(), user_id=_user_id())
+            last = form.last_inspection()
+            if last is not None:
+                from ..inspections import services as inspections
+
+                try:
+                    inspections.record_initial_inspection(scope, asset, last, _user_id())
+                except inspections.InspectionError as exc:
+                    raise services.AssetError(
+                        next((n for n, k in form.LAST_INSPECTION.items() if k == exc.field),
+                             None), exc.message) from None
         else:
             services.update_asset(scope, asset, form.service_data(), user_id=_user_id())
     except services.AssetError as exc:

@@ -868,6 +868,21 @@ def record_inspection(
     return record
 
 
+def record_initial_inspection(
+    scope: Scope, asset: Asset, data: Mapping, user_id: int | None
+) -> InspectionRecord:
+    """The last inspection of a device registered with a history, entered with the asset:
+    recorded against its statutory duty with the shortest cycle (the one that fails
+    first); its other duties are recorded on the asset page."""
+    duties = [o for o in obligations_of(scope, asset)
+              if o.statutory and o.kind not in (*rules.SELF_CHECK_KINDS, *rules.AUTO_KINDS)]
+    if not duties:
+        raise InspectionError("inspected_on", _("该类设备没有法定检验项目，无需填写检验记录。"))
+    duty = min(duties, key=lambda o: (o.interval_months or 10**6, o.interval_days or 10**6,
+                                      o.id))
+    return record_inspection(scope, duty, data, user_id=user_id, method="form")
+
+
 def record_inspections(
     scope: Scope,
     entries: list[tuple[Obligation, Mapping]],

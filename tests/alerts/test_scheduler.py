@@ -17,6 +17,7 @@ from asset_registry.alerts import jobs
 from asset_registry.alerts.models import Alert, Delivery, JobRun
 from asset_registry.extensions import db
 from asset_registry.tenancy.scope import Scope, use_scope
+from tests.helpers import APP_ROLE
 
 ROOT = Path(__file__).resolve().parents[2]
 D = dt.date
@@ -73,6 +74,8 @@ def test_two_scheduler_processes_deliver_each_alert_once(app, make_site, mailbox
         DATABASE_URL=db.engine.url.render_as_string(hide_password=False),
         MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.port), ASSET_REGISTRY_CONFIG="development",
         PYTHONPATH=str(ROOT),
+        # the app refuses to run as a superuser: the scheduler runs as the app role
+        **({"DATABASE_ROLE": APP_ROLE} if db.engine.dialect.name == "postgresql" else {}),
     )
     command = [sys.executable, "-m", "flask", "--app", "asset_registry", "scheduler", "--once",
                "--today", today.isoformat()]

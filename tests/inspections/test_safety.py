@@ -287,3 +287,43 @@ def test_a_missed_day_is_caught_up_before_states_are_read(as_user):
 def test_local_time_filter_shows_beijing_time(app):
     render = app.jinja_env.filters["localtime"]
     assert render(dt.datetime(2026, 12, 1, 17, 30)) == "2026-12-02 01:30"
+
+
+def test_the_institutions_safety_phone_is_on_the_public_mark(login, client):
+    manager = login("hcxf")
+    form = {"due_soon_days": "", "due_7d_days": "7", "escalate_after_days": "30",
+            "life_ending_days": "180", "recipients": "", "webhook_kind": "wecom",
+            "webhook_url": ""}
+    bad = manager.post("/alerts/settings", {**form, "safety_phone": "call me <b>"})
+    assert bad.status_code == 400
+    assert manager.post("/alerts/settings", {**form, "safety_phone": "0356-2196120"}
+                        ).status_code == 302
+    lift = _demo("hcxf", "HCXF-DT-2006-001")
+    html = client.get(f"/a/{lift.qr_token}").get_data(as_text=True)
+    assert 'href="tel:0356-2196120"' in html
+
+
+def test_the_asset_form_takes_the_last_inspection_and_refuses_a_bad_one(login, client):
+    from tests.inspections.factories import category_id
+
+    with use_scope(Scope.system()):
+        elevators = category_id("SE-3000")
+    manager = login("hcxf")
+    inspected = clock.today() - dt.timedelta(days=40)
+    base = {"asset_code": "HCXF-NEW-LIFT-1", "name": "新登记电梯", "category_id": str(elevators),
+            "commissioned_on": "2016-05-01", "last_inspected_on": inspected.isoformat(),
+            "last_conclusion": "符合要求", "last_report_no": "DT2026-0042",
+            "last_agency": "晋城市特种设备检验所"}
+    refused = manager.post("/assets/new", {**base, "last_next_due": "2099-12-31"})
+    assert refused.status_code == 422 and "下次检验日期不能晚于" in refused.get_data(as_text=True)
+    with use_scope(Scope.system()):
+        assert db.session.scalar(select(Asset.id).where(
+            Asset.asset_code == "HCXF-NEW-LIFT-1")) is None  # nothing half-saved
+    assert manager.post("/assets/new", base).status_code == 302
+    with use_scope(Scope.system()):
+        lift = db.session.scalars(select(Asset).where(Asset.asset_code == "HCXF-NEW-LIFT-1")).one()
+        assert lift.safety_state in ("ok", "due_soon")
+        certified = duty(lift, "annual_inspection").next_due
+    assert certified == services.rules.add_months(inspected, 12)
+    html = client.get(f"/a/{lift.qr_token}").get_data(as_text=True)
+    assert _mark_dates(html) == [certified.isoformat()]
