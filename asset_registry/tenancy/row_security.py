@@ -148,6 +148,13 @@ def uninstall_row_security(connection: Connection, tables: list[str] | None = No
         connection.exec_driver_sql(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
         connection.exec_driver_sql(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
         connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE ROW LEVEL SECURITY')
+    # the functions serve every table's policy: they go with the last one (a later
+    # migration's downgrade removes only its own tables' policies)
+    remaining = connection.exec_driver_sql(
+        "SELECT count(*) FROM pg_policy WHERE polname = %(name)s", {"name": POLICY}
+    ).scalar()
+    if remaining:
+        return
     for function in (f"{FUNCTION}(integer)", f"{SPECIAL_FUNCTION}()", f"{ALL_FUNCTION}()",
                      f"{IDS_FUNCTION}()"):
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}")
