@@ -142,6 +142,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def _security_headers(response) -> None:
     headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
