@@ -77,6 +77,8 @@ class Config:
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 20 * 1024 * 1024))
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 200_000))
     IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", 2_000))
+    # a label sheet with more labels than this is rendered in the background
+    LABELS_INLINE_MAX = int(os.environ.get("LABELS_INLINE_MAX", 2_000))
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"

@@ -1,16 +1,34 @@
-"""Label sheets as PDF: chosen assets (POST) or the filtered list (GET)."""
+"""Label sheets as PDF: chosen assets (POST) or the filtered list (GET). Up to
+LABELS_INLINE_MAX labels come back at once; a larger sheet becomes a background job
+with a progress page and a download link."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
-from flask import Blueprint, abort, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from .. import clock
 from ..assets.services import AssetFilters
+from ..inputs import read_id
+from ..tenancy.scope import scoped_get_or_404
+from ..tenancy.services import memberships_of
 from ..web import current_scope, login_required
-from . import services
+from . import jobs, services
+from .models import LabelJob, LabelJobStatus
 from .render import LAYOUTS, write_labels
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
@@ -18,13 +36,7 @@ MAX_IDS = 10_000
 
 
 def _ids(values: list[str]) -> list[int]:
-    out = []
-    for value in values[:MAX_IDS]:
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return out
+    return [i for i in (read_id(v) for v in values[:MAX_IDS]) if i is not None]
 
 
 @bp.route("/pdf", methods=["GET", "POST"])
@@ -35,13 +47,55 @@ def pdf():
     if layout not in LAYOUTS:
         abort(404)
     scope = current_scope()
+    ids, filters = None, None
     if request.method == "POST":
         ids = _ids(request.form.getlist("asset_ids"))
-        labels = services.labels_for(scope, asset_ids=ids)
     else:
-        labels = services.labels_for(scope, filters=AssetFilters.from_args(request.args))
+        filters = AssetFilters.from_args(request.args)
+    total = services.count_labels(scope, asset_ids=ids, filters=filters)
+    if total > current_app.config.get("LABELS_INLINE_MAX", 2000):
+        job = jobs.queue(scope, g.membership, layout, total, asset_ids=ids, filters=filters)
+        return redirect(url_for("labels.job", job_id=job.id))
     buf = io.BytesIO()
-    write_labels(labels, buf, layout, title=_("设备二维码标签"))
+    write_labels(
+        services.labels_for(scope, asset_ids=ids, filters=filters),
+        buf,
+        layout,
+        title=_("设备二维码标签"),
+    )
     buf.seek(0)
     name = f"labels-{layout}-{clock.today():%Y%m%d}.pdf"
     return send_file(buf, mimetype="application/pdf", as_attachment=True, download_name=name)
+
+
+def _own_job(job_id: int) -> LabelJob:
+    """A job of one of the signed-in user's memberships, in scope; anyone else's is 404."""
+    job = scoped_get_or_404(LabelJob, job_id)
+    if job.membership_id not in {m.id for m in memberships_of(current_user)}:
+        abort(404)
+    return job
+
+
+@bp.get("/jobs/<int:job_id>")
+@login_required
+def job(job_id: int):
+    return render_template("labels/job.html", job=_own_job(job_id), Status=LabelJobStatus)
+
+
+@bp.get("/jobs/<int:job_id>/progress")
+@login_required
+def progress(job_id: int):
+    found = _own_job(job_id)
+    return {"status": found.status, "done": found.done, "total": found.total,
+            "percent": found.percent}
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    found = _own_job(job_id)
+    if found.status != LabelJobStatus.DONE or not found.path or not Path(found.path).exists():
+        abort(404)
+    name = f"labels-{found.layout}-{found.created_at:%Y%m%d}-{found.id}.pdf"
+    return send_file(found.path, mimetype="application/pdf", as_attachment=True,
+                     download_name=name)
