@@ -3,6 +3,7 @@ change (organisations, users, memberships) lands in the audit log."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -53,15 +54,28 @@ def _audit_rows(entity: str, entity_id: int) -> list[AuditEvent]:
 def test_an_organisation_cannot_sit_under_itself_or_its_own_descendant(login, branch):
     bureau_id, school_id = branch
     admin = login("admin")
-    for parent in (school_id, bureau_id):
-        with use_scope(Scope.system()):
-            code = db.session.get(Organisation, bureau_id).code
-        r = admin.post(
-            f"/admin/orgs/{bureau_id}/edit",
-            {"code": code, "name": "测试局", "kind": "bureau", "parent_id": parent},
-            follow_redirects=True,
+    with use_scope(Scope.system()):
+        code = db.session.get(Organisation, bureau_id).code
+    form = {"code": code, "name": "测试局", "kind": "bureau"}
+
+    def messages(r):
+        html = r.get_data(as_text=True)
+        return re.findall(r'role="alert">\s*([^<]+)', html) + re.findall(
+            r'invalid-feedback[^>]*>([^<]+)', html
         )
-        assert "上级单位不能是本单位或其下属单位" in r.get_data(as_text=True)
+
+    # under its own descendant: refused by the service with a clear message
+    r = admin.post(f"/admin/orgs/{bureau_id}/edit", dict(form, parent_id=school_id))
+    assert any("上级单位不能是本单位或其下属单位" in m for m in messages(r)), messages(r)
+    # under itself: not even offered as a choice
+    r = admin.post(f"/admin/orgs/{bureau_id}/edit", dict(form, parent_id=bureau_id))
+    assert r.status_code == 200 and messages(r)
+    # and the service refuses it too, whoever calls it
+    with use_scope(Scope.system()):
+        bureau = db.session.get(Organisation, bureau_id)
+        with pytest.raises(services.TenancyError, match="不能是本单位"):
+            services.save_organisation(Scope.system(), org=bureau, parent_id=bureau_id, **form)
+        db.session.rollback()
     with use_scope(Scope.system()):
         assert db.session.get(Organisation, bureau_id).parent_id == services.root_org().id
     # the pages of that subtree still answer (no endless tree walk)
