@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope, use_scope
+from .columns import fields_for
 from .mapping import MappingError, check_targets, from_json
 from .report import write_error_report
 from .services import run_import
@@ -31,10 +32,11 @@ def _print_mapping(result) -> None:
     ignored = [f"{letter}“{text}”" for letter, text in result.unknown_columns]
     if ignored:
         click.echo(f"忽略的列：{'、'.join(ignored)}")
+    labels = {f.key: f.zh for f in fields_for(result.kind)}
     for key, words in result.values_found.items():
         unknown = [text for text, target in words.items() if target is None]
         if unknown:
-            click.echo(f"无法识别的{key}取值：{'、'.join(unknown[:20])}", err=True)
+            click.echo(f"“{labels[key]}”无法识别的取值：{'、'.join(unknown[:20])}", err=True)
     for number, why, text in result.skipped_rows[:20]:
         click.echo(f"跳过第 {number} 行（{why}）：{text}")
 

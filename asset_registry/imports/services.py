@@ -538,7 +538,8 @@ class AssetClassifier:
         """One row as it will be stored: the file's fields, converted and resolved."""
         shown = []
         for key, column in self.header_text.items():
-            if key not in clean:
+            if key not in clean:  # a cell that failed: blank, so the columns stay aligned
+                shown.append([column, ""])
                 continue
             value = clean[key]
             name = "category_id" if key == "category" else key
