@@ -335,7 +335,7 @@ def test_control_characters_in_stored_values_do_not_break_the_export(app):
                 org_id=scope.org_id,
                 asset_code=f"{p}-C",
                 name="示波器\x07\x1b",
-                model="X\x00Y",
+                model="X\x0bY",
                 qr_token=f"tok{p}cc",
             )
         )
