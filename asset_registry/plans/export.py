@@ -16,7 +16,7 @@ from ..assets.models import FundingSource
 from ..extensions import db
 from ..tenancy.scope import Scope
 from .models import PlanStatus, quarter_label
-from .services import PlanFilters, approved_items_query
+from .services import CENT, WAN, PlanFilters, approved_items_query
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,6 +101,10 @@ def approved_items_xlsx(scope: Scope, filters: PlanFilters) -> bytes:
                  for i in range(total_index, total_index + 1 + len(FundingSource))]
         sums += ["", ""]
         rows.append(sums)
+        # the same totals in 万元 (2 decimals), the unit a bureau reads; items stay in 元
+        rows.append(["", _("合计（万元）"), "", "", ""] + [
+            (value / WAN).quantize(CENT, rounding=decimal.ROUND_HALF_UP) for value in sums[5:-2]
+        ] + ["", ""])
     title = _("设备更新项目汇总表（已批准）")
     if filters.year:
         title = _("%(y)s 年设备更新项目汇总表（已批准）", y=filters.year)

@@ -21,7 +21,10 @@ __all__ = [
     "FundingLine",
     "FundingSource",
     "InvestmentBaseline",
+    "ItemDecision",
+    "PlanAttachment",
     "PlanItem",
+    "PlanItemAsset",
     "PlanStatus",
     "RenewalPlan",
     "RenewalReason",
@@ -80,6 +83,17 @@ class RenewalReason(LabelledEnum):
 
 
 
+class ItemDecision(LabelledEnum):
+    """A reviewer's decision on one item; a plan is approved once every item is."""
+
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+    @classmethod
+    def labels(cls) -> dict:
+        return {"approved": _l("同意"), "returned": _l("退回修改")}
+
+
 def quarter_label(quarter: str | None) -> str:
     """"2025Q3" → "2025年第3季度" (the form a bureau's table uses)."""
     if not quarter:
@@ -111,6 +125,10 @@ class RenewalPlan(TenantOwned, db.Model):
     submitted_at: Mapped[dt.datetime | None]
     decided_at: Mapped[dt.datetime | None]
     notes: Mapped[str | None] = mapped_column(Text)
+    # Set when a reviewer first opens a submitted plan: from then on it cannot be withdrawn.
+    review_started_at: Mapped[dt.datetime | None]
+    # The items as the bureau last decided on them, so the next submission shows a diff.
+    reviewed_snapshot: Mapped[list | None] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
     updated_at: Mapped[dt.datetime] = mapped_column(
@@ -160,13 +178,37 @@ class PlanItem(TenantOwned, db.Model):
     new_asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"), index=True)
     old_disposal_method: Mapped[str | None] = mapped_column(String(20))
     old_disposal_recipient: Mapped[str | None] = mapped_column(String(200))
+    # The first item this one was copied from (across revisions): the key of the diff.
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("plan_item.id", ondelete="SET NULL"))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
 
     plan: Mapped[RenewalPlan] = relationship(back_populates="items")
+    # The first replaced asset; `replaced_links` holds all of them (以旧换新 may retire several).
     replaced_asset: Mapped[Asset | None] = relationship(foreign_keys=[replaced_asset_id])
+    replaced_links: Mapped[list[PlanItemAsset]] = relationship(
+        back_populates="item", order_by="PlanItemAsset.position", cascade="all, delete-orphan"
+    )
     new_asset: Mapped[Asset | None] = relationship(foreign_keys=[new_asset_id])
     funding_lines: Mapped[list[FundingLine]] = relationship(
         back_populates="item", order_by="FundingLine.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def lineage(self) -> int:
+        return self.origin_id or self.id
+
+    @property
+    def replaced_assets(self) -> list[Asset]:
+        """Every asset the item replaces; an item written before links existed (or by a
+        bulk path that sets only the column) still names its one asset."""
+        if self.replaced_links:
+            return [link.asset for link in self.replaced_links]
+        return [self.replaced_asset] if self.replaced_asset is not None else []
+
+    @property
+    def decision_label(self) -> str:
+        return ItemDecision.label_of(self.decision) if self.decision else ""
 
     @property
     def reason_labels(self) -> list[str]:
@@ -179,6 +221,44 @@ class PlanItem(TenantOwned, db.Model):
     @property
     def planned_label(self) -> str:
         return quarter_label(self.planned_quarter)
+
+
+class PlanItemAsset(TenantOwned, db.Model):
+    """One asset an item replaces; the 以旧换新 chain keeps each link."""
+
+    __tablename__ = "plan_item_asset"
+    __table_args__ = (
+        UniqueConstraint("item_id", "asset_id"),
+        Index("ix_plan_item_asset_asset", "asset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("plan_item.id", ondelete="CASCADE"))
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id"))
+    position: Mapped[int] = mapped_column(default=1)
+
+    item: Mapped[PlanItem] = relationship(back_populates="replaced_links")
+    asset: Mapped[Asset] = relationship()
+
+
+class PlanAttachment(TenantOwned, db.Model):
+    """A quotation, drawing or photo on a plan or one of its items (PDF, JPEG, PNG),
+    stored under UPLOAD_DIR and served only within scope."""
+
+    __tablename__ = "plan_attachment"
+    __table_args__ = (Index("ix_plan_attachment_plan", "plan_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("renewal_plan.id", ondelete="CASCADE"))
+    # None: the attachment belongs to the plan as a whole.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("plan_item.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class FundingLine(TenantOwned, db.Model):

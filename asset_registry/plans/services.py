@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 import re
+import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..assets.models import Asset, AssetStatus, DisposalMethod, FundingSource
+from ..db_events import on_commit
 from ..enums import Role
 from ..extensions import db
 from ..tenancy.models import Organisation
@@ -28,7 +33,10 @@ from .models import (
     EDITABLE_STATES,
     FundingLine,
     InvestmentBaseline,
+    ItemDecision,
+    PlanAttachment,
     PlanItem,
+    PlanItemAsset,
     PlanStatus,
     RenewalPlan,
     RenewalReason,
@@ -107,6 +115,8 @@ class ItemInput:
     energy_saved_kwh: str = ""
     capacity_effect: str = ""
     replaced_asset_id: int | None = None
+    # several assets may be retired by one item (以旧换新); joined with replaced_asset_id
+    replaced_asset_ids: Iterable[int] = ()
     # (source, amount) pairs; fully blank rows are ignored
     funding: Iterable[tuple[str, str]] = ()
 
@@ -173,6 +183,9 @@ def get_plan(scope: Scope, plan_id: int) -> RenewalPlan | None:
         .options(
             selectinload(RenewalPlan.items).selectinload(PlanItem.funding_lines),
             selectinload(RenewalPlan.items).selectinload(PlanItem.replaced_asset),
+            selectinload(RenewalPlan.items)
+            .selectinload(PlanItem.replaced_links)
+            .selectinload(PlanItemAsset.asset),
             selectinload(RenewalPlan.items).selectinload(PlanItem.new_asset),
         )
     )
@@ -402,19 +415,24 @@ def _clean_item(
         raise PlanError(_("计划完成时间应为某年某季度，如 2025Q3。"))
     energy = (str(data.energy_saved_kwh or "")).strip()
     energy_saved = parse_money(energy, _("预计年节电量"), allow_zero=True) if energy else None
-    replaced_id = None
-    if data.replaced_asset_id:
-        replaced_id = int(data.replaced_asset_id)
+    replaced_ids: list[int] = []
+    for value in [data.replaced_asset_id, *(data.replaced_asset_ids or ())]:
+        if value and int(value) not in replaced_ids:
+            replaced_ids.append(int(value))
+    if replaced_ids:
         if assets is None:
-            found = db.session.execute(
-                select(Asset.org_id, Asset.status).where(Asset.id == replaced_id)
-            ).one_or_none()
-        else:
+            assets = {
+                row.id: (row.org_id, row.status)
+                for row in db.session.execute(
+                    select(Asset.id, Asset.org_id, Asset.status).where(Asset.id.in_(replaced_ids))
+                )
+            }
+        for replaced_id in replaced_ids:
             found = assets.get(replaced_id)
-        if found is None or found[0] != plan.org_id:
-            raise PlanError(_("所选被替换设备不存在或不属于本单位。"))
-        if found[1] == AssetStatus.DISPOSED:
-            raise PlanError(_("所选被替换设备已处置。"))
+            if found is None or found[0] != plan.org_id:
+                raise PlanError(_("所选被替换设备不存在或不属于本单位。"))
+            if found[1] == AssetStatus.DISPOSED:
+                raise PlanError(_("所选被替换设备已处置。"))
     lines = _clean_funding(data.funding, total)
     return {
         "equipment_name": name,
@@ -426,7 +444,8 @@ def _clean_item(
         "planned_quarter": quarter,
         "energy_saved_kwh": energy_saved,
         "capacity_effect": _text(data.capacity_effect, 500),
-        "replaced_asset_id": replaced_id,
+        "replaced_asset_id": replaced_ids[0] if replaced_ids else None,
+        "_replaced": replaced_ids,
         "_lines": lines,
     }
 
@@ -461,8 +480,11 @@ def save_item(
 ) -> PlanItem:
     _require_editor(scope, plan)
     _require_editable(plan)
+    if item is not None:
+        _require_item_open(item)
     values = _clean_item(scope, plan, data)
     lines = values.pop("_lines")
+    replaced = values.pop("_replaced")
     if item is None:
         position = db.session.scalar(
             select(func.coalesce(func.max(PlanItem.position), 0)).where(PlanItem.plan_id == plan.id)
@@ -474,13 +496,34 @@ def save_item(
     item.funding_lines = [
         FundingLine(org_id=plan.org_id, source=source, amount=amount) for source, amount in lines
     ]
+    _set_links(item, replaced)
     db.session.flush()
     return item
+
+
+def _set_links(item: PlanItem, asset_ids: list[int]) -> None:
+    """Keep the links that stay (the unique (item, asset) pair would clash with a
+    delete-and-insert in one flush), drop the others, add the new ones in order."""
+    keep = {link.asset_id: link for link in item.replaced_links if link.asset_id in asset_ids}
+    item.replaced_links = [
+        keep.get(asset_id) or PlanItemAsset(org_id=item.org_id, asset_id=asset_id)
+        for asset_id in asset_ids
+    ]
+    for position, link in enumerate(item.replaced_links, start=1):
+        link.position = position
+
+
+def _require_item_open(item: PlanItem) -> None:
+    if item.decision == ItemDecision.APPROVED:
+        raise PlanError(
+            _("项目“%(n)s”已获主管部门同意，不能再修改或删除。", n=item.equipment_name)
+        )
 
 
 def delete_item(scope: Scope, plan: RenewalPlan, item: PlanItem) -> None:
     _require_editor(scope, plan)
     _require_editable(plan)
+    _require_item_open(item)
     plan.items.remove(item)
     db.session.flush()
 
@@ -502,7 +545,7 @@ def _event(plan, from_status, to_status, user_id, comment) -> ReviewEvent:
     return event
 
 
-def _move(scope, plan, allowed_from, to_status, user_id, comment=None) -> ReviewEvent:
+def _move(scope, plan, allowed_from, to_status, user_id, comment=None, *, notify=True):
     if plan.superseded:
         raise PlanError(_("该版本已被新版本取代，只能查看。"))
     if plan.status not in allowed_from:
@@ -525,7 +568,8 @@ def _move(scope, plan, allowed_from, to_status, user_id, comment=None) -> Review
         plan.decided_at = now
     event = _event(plan, previous, to_status, user_id, comment)
     db.session.flush()
-    _notify(plan, to_status, event)
+    if notify:
+        _notify(plan, to_status, event)
     return event
 
 
@@ -567,7 +611,7 @@ def submit(
                 raise PlanError(
                     _("项目“%(n)s”的资金来源合计与总投资不一致。", n=item.equipment_name)
                 )
-    return _move(
+    event = _move(
         scope,
         plan,
         {PlanStatus.DRAFT, PlanStatus.RETURNED},
@@ -575,6 +619,37 @@ def submit(
         user_id,
         _text(comment, 2000),
     )
+    # returned items go back in front of the reviewer; agreed ones stay agreed
+    for item in plan.items:
+        if item.decision != ItemDecision.APPROVED:
+            item.decision, item.decision_comment = None, None
+    plan.review_started_at = None
+    db.session.flush()
+    return event
+
+
+def withdraw(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None) -> ReviewEvent:
+    """Take a submitted plan back before the bureau has opened it; it becomes editable
+    again (a draft, or returned if it had been reviewed before)."""
+    _require_editor(scope, plan)
+    if plan.status == PlanStatus.SUBMITTED and plan.review_started_at is not None:
+        raise PlanError(_("主管部门已开始审核，不能撤回；如需修改请联系审核人退回。"))
+    back = PlanStatus.RETURNED if plan.reviewed_snapshot else PlanStatus.DRAFT
+    return _move(
+        scope, plan, {PlanStatus.SUBMITTED}, back, user_id, _("单位撤回了提交。"), notify=False
+    )
+
+
+def mark_review_started(scope: Scope, plan: RenewalPlan) -> None:
+    """A reviewer has opened the submitted plan: from now on it cannot be withdrawn."""
+    if (
+        can_review(scope)
+        and plan.status == PlanStatus.SUBMITTED
+        and not plan.superseded
+        and plan.review_started_at is None
+    ):
+        plan.review_started_at = clock.utcnow_naive()
+        db.session.flush()
 
 
 REVIEW_ACTIONS = {
@@ -600,7 +675,170 @@ def review(
     comment = _text(comment, 2000)
     if needs_comment and not comment:
         raise PlanError(_("退回或不予通过时必须填写审核意见。"))
-    return _move(scope, plan, {PlanStatus.SUBMITTED}, to_status, user_id, comment)
+    if plan.status == PlanStatus.SUBMITTED and to_status != PlanStatus.REJECTED:
+        for item in plan.items:
+            if to_status == PlanStatus.APPROVED:
+                item.decision, item.decision_comment = ItemDecision.APPROVED, None
+            elif item.decision != ItemDecision.APPROVED:
+                item.decision, item.decision_comment = ItemDecision.RETURNED, comment
+    event = _move(scope, plan, {PlanStatus.SUBMITTED}, to_status, user_id, comment)
+    plan.reviewed_snapshot = snapshot(plan)
+    db.session.flush()
+    return event
+
+
+def decide_items(
+    scope: Scope,
+    plan: RenewalPlan,
+    decisions: Mapping[int, tuple[str, str | None]],
+    *,
+    comment: str | None = None,
+    user_id: int | None = None,
+) -> ReviewEvent:
+    """Decide item by item: {item id: ("approved" | "returned", comment)}. Every item
+    not yet agreed needs a decision, a returned one its reason; the plan is approved
+    once every item is, otherwise it goes back to the institution."""
+    _require_reviewer(scope, plan)
+    if plan.status != PlanStatus.SUBMITTED or plan.superseded:
+        raise PlanError(_("只有“已提交待审”的计划可以审核。"))
+    cleaned: dict[int, tuple[str, str | None]] = {}
+    for item in plan.items:
+        decision, note = decisions.get(item.id, ("", None))
+        note = _text(note, 2000)
+        if not decision and item.decision == ItemDecision.APPROVED:
+            continue
+        if decision not in (ItemDecision.APPROVED, ItemDecision.RETURNED):
+            raise PlanError(_("请对项目“%(n)s”作出同意或退回的决定。", n=item.equipment_name))
+        if decision == ItemDecision.RETURNED and not note:
+            raise PlanError(_("退回项目“%(n)s”时必须填写意见。", n=item.equipment_name))
+        cleaned[item.id] = (decision, note)
+    unknown = set(decisions) - {item.id for item in plan.items}
+    if unknown:
+        raise PlanError(_("审核的项目不属于该计划。"))
+    for item in plan.items:
+        if item.id in cleaned:
+            item.decision, item.decision_comment = cleaned[item.id]
+    returned = [item for item in plan.items if item.decision != ItemDecision.APPROVED]
+    to_status = PlanStatus.RETURNED if returned else PlanStatus.APPROVED
+    summary = _(
+        "同意 %(a)s 项，退回 %(r)s 项。",
+        a=len(plan.items) - len(returned),
+        r=len(returned),
+    )
+    comment = _text(comment, 2000)
+    event = _move(
+        scope, plan, {PlanStatus.SUBMITTED}, to_status, user_id,
+        f"{comment}\n{summary}" if comment else summary,
+    )
+    plan.reviewed_snapshot = snapshot(plan)
+    db.session.flush()
+    return event
+
+
+def latest_review_comment(scope: Scope, plan: RenewalPlan) -> tuple[ReviewEvent, str | None] | None:
+    """The bureau's latest decision with its comment (for the top of the plan page)."""
+    decided = [
+        (event, name)
+        for event, name in review_events(scope, plan)
+        if event.to_status in (PlanStatus.RETURNED, PlanStatus.APPROVED, PlanStatus.REJECTED)
+        and event.comment
+        and event.from_status == PlanStatus.SUBMITTED
+    ]
+    return decided[-1] if decided else None
+
+
+# --------------------------------------------------------------------------- the diff
+
+
+def snapshot(plan: RenewalPlan) -> list[dict]:
+    """The items as reviewed: what the next submission is compared with."""
+    return [
+        {
+            "key": item.lineage,
+            "name": item.equipment_name,
+            "quantity": item.quantity,
+            "unit_price": str(item.unit_price),
+            "total": str(item.total),
+            "assets": [a.asset_code for a in item.replaced_assets],
+            "decision": item.decision,
+            "comment": item.decision_comment,
+        }
+        for item in plan.items
+    ]
+
+
+@dataclass
+class DiffRow:
+    kind: str  # added | removed | changed | same
+    name: str
+    old_total: decimal.Decimal | None
+    new_total: decimal.Decimal | None
+    changes: list[str] = field(default_factory=list)
+    old_decision: str | None = None
+    old_comment: str | None = None
+
+    @property
+    def delta(self) -> decimal.Decimal:
+        return (self.new_total or 0) - (self.old_total or 0)
+
+
+def plan_diff(plan: RenewalPlan) -> list[DiffRow] | None:
+    """This version against the one the bureau last decided on (None: never reviewed)."""
+    if not plan.reviewed_snapshot:
+        return None
+    before = {row["key"]: row for row in plan.reviewed_snapshot}
+    rows: list[DiffRow] = []
+    for item in plan.items:
+        old = before.pop(item.lineage, None)
+        if old is None:
+            rows.append(DiffRow("added", item.equipment_name, None, item.total))
+            continue
+        old_total = decimal.Decimal(old["total"])
+        changes = []
+        if old["name"] != item.equipment_name:
+            changes.append(_("名称：%(a)s → %(b)s", a=old["name"], b=item.equipment_name))
+        if old["quantity"] != item.quantity:
+            changes.append(_("数量：%(a)s → %(b)s", a=old["quantity"], b=item.quantity))
+        if decimal.Decimal(old["unit_price"]) != item.unit_price:
+            changes.append(
+                _("单价：%(a)s → %(b)s 元", a=money(old["unit_price"]), b=money(item.unit_price))
+            )
+        codes = [a.asset_code for a in item.replaced_assets]
+        if old["assets"] != codes:
+            changes.append(
+                _("被替换设备：%(a)s → %(b)s", a="、".join(old["assets"]) or "—",
+                  b="、".join(codes) or "—")
+            )
+        rows.append(
+            DiffRow(
+                "changed" if changes or old_total != item.total else "same",
+                item.equipment_name, old_total, item.total, changes,
+                old.get("decision"), old.get("comment"),
+            )
+        )
+    for old in before.values():
+        rows.append(
+            DiffRow("removed", old["name"], decimal.Decimal(old["total"]), None, [],
+                    old.get("decision"), old.get("comment"))
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- money
+
+
+WAN = decimal.Decimal("10000")
+
+
+def money(value) -> str:
+    """元 with thousands separators and two decimals (item lines)."""
+    return f"{decimal.Decimal(value or 0):,.2f}"
+
+
+def wan(value) -> str:
+    """元 → 万元 with two decimals, the unit bureaus read totals in (stored in 元)."""
+    amount = (decimal.Decimal(value or 0) / WAN).quantize(CENT, rounding=decimal.ROUND_HALF_UP)
+    return f"{amount:,.2f}"
 
 
 def start_procurement(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None):
@@ -608,7 +846,9 @@ def start_procurement(scope: Scope, plan: RenewalPlan, *, user_id: int | None = 
     return _move(scope, plan, {PlanStatus.APPROVED}, PlanStatus.IN_PROCUREMENT, user_id)
 
 
-REVISABLE = {PlanStatus.SUBMITTED, PlanStatus.RETURNED, PlanStatus.APPROVED, PlanStatus.REJECTED}
+# A returned plan is revised in place and resubmitted, a submitted one withdrawn first:
+# only a decided plan needs a new version.
+REVISABLE = {PlanStatus.APPROVED, PlanStatus.REJECTED}
 
 
 def new_revision(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None) -> RenewalPlan:
@@ -617,6 +857,10 @@ def new_revision(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None)
     _require_editor(scope, plan)
     if plan.superseded:
         raise PlanError(_("该版本已被新版本取代，请在最新版本上修订。"))
+    if plan.status == PlanStatus.RETURNED:
+        raise PlanError(_("已退回的计划请直接修改被退回的项目后重新提交，无需创建新版本。"))
+    if plan.status == PlanStatus.SUBMITTED:
+        raise PlanError(_("计划正在审核中；如需修改请先撤回（审核开始前）或等待审核结果。"))
     if plan.status not in REVISABLE:
         raise PlanError(_("计划处于“%(s)s”状态，不能再修订。", s=plan.status_label))
     copy = RenewalPlan(
@@ -628,11 +872,13 @@ def new_revision(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None)
         revision=plan.revision + 1,
         parent_id=plan.id,
         created_by=user_id,
+        reviewed_snapshot=plan.reviewed_snapshot or snapshot(plan),
     )
+    copies = {}
     for item in plan.items:
-        copy.items.append(
-            PlanItem(
+        copies[item.id] = PlanItem(
                 org_id=plan.org_id,
+                origin_id=item.lineage,
                 position=item.position,
                 replaced_asset_id=item.replaced_asset_id,
                 equipment_name=item.equipment_name,
@@ -648,11 +894,26 @@ def new_revision(scope: Scope, plan: RenewalPlan, *, user_id: int | None = None)
                     FundingLine(org_id=plan.org_id, source=line.source, amount=line.amount)
                     for line in item.funding_lines
                 ],
-            )
+                replaced_links=[
+                    PlanItemAsset(org_id=plan.org_id, asset_id=a.id, position=n)
+                    for n, a in enumerate(item.replaced_assets, start=1)
+                ],
         )
+        copy.items.append(copies[item.id])
     plan.superseded = True
     db.session.add(copy)
     db.session.flush()
+    # the quotations travel with the plan (same stored file, a new row per version)
+    for att in plan_attachments(scope, plan):
+        db.session.add(
+            PlanAttachment(
+                org_id=plan.org_id, plan_id=copy.id,
+                item_id=copies[att.item_id].id if att.item_id else None,
+                filename=att.filename, content_type=att.content_type, size=att.size,
+                sha256=att.sha256, stored_name=att.stored_name, uploaded_at=att.uploaded_at,
+                user_id=att.user_id,
+            )
+        )
     _event(
         copy,
         None,
@@ -713,13 +974,15 @@ def complete_item(
     code = _text(data.new_asset_code, 64)
     if not code:
         raise PlanError(_("请填写新设备的资产编号。"))
-    old = item.replaced_asset
+    olds = item.replaced_assets
+    old = olds[0] if olds else None
     method = (data.disposal_method or "").strip()
-    if old is not None:
+    if olds:
         if method not in COMPLETION_DISPOSALS:
             raise PlanError(_("请选择旧设备的处置方式。"))
-        if old.status == AssetStatus.DISPOSED:
-            raise PlanError(_("被替换设备已处置。"))
+        for each in olds:
+            if each.status == AssetStatus.DISPOSED:
+                raise PlanError(_("被替换设备 %(c)s 已处置。", c=each.asset_code))
     funding = max(item.funding_lines, key=lambda line: line.amount, default=None)
     category_id = data.category_id or (old.category_id if old else None)
     try:
@@ -740,10 +1003,10 @@ def complete_item(
             user_id=user_id,
             org_id=plan.org_id,
         )
-        if old is not None:
+        for each in olds:
             assets.change_status(
                 scope,
-                old,
+                each,
                 AssetStatus.DISPOSED,
                 reason=_("以旧换新：由 %(c)s 替换（计划“%(t)s”）", c=code, t=plan.title),
                 user_id=user_id,
@@ -774,11 +1037,15 @@ def complete_item(
 
 def asset_chain(scope: Scope, asset: Asset) -> dict:
     """The 以旧换新 chain of one asset: the item that replaced it, the item that bought it."""
+    linked = select(PlanItemAsset.item_id).where(PlanItemAsset.asset_id == asset.id)
     replaced_by = db.session.execute(
         select(PlanItem, RenewalPlan, Asset)
         .join(RenewalPlan, RenewalPlan.id == PlanItem.plan_id)
         .outerjoin(Asset, Asset.id == PlanItem.new_asset_id)
-        .where(PlanItem.replaced_asset_id == asset.id, RenewalPlan.superseded.is_(False))
+        .where(
+            or_(PlanItem.replaced_asset_id == asset.id, PlanItem.id.in_(linked)),
+            RenewalPlan.superseded.is_(False),
+        )
         .order_by(PlanItem.id.desc())
     ).first()
     replaces = db.session.execute(
@@ -983,3 +1250,150 @@ def approved_items_query(scope: Scope, filters: PlanFilters) -> Select:
         .order_by(Organisation.code, RenewalPlan.id, PlanItem.position)
     )
     return _filtered(stmt, PlanFilters(org_id=filters.org_id, year=filters.year))
+
+
+# --------------------------------------------------------------------------- attachments
+
+
+def _checked_upload(source, filename: str) -> tuple[bytes, str, str, str]:
+    """The same checks as an asset's attachments (size cap, content sniffed as PDF, JPEG
+    or PNG, extension matching the content), through the assets domain's own helpers;
+    → (data, clean file name, content type, stored extension)."""
+    from ..assets import services as assets
+
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
+    data = assets._read_capped(source, limit) if source else b""
+    filename = Path((filename or "").replace("\\", "/")).name.strip()[:200]
+    if not data or not filename:
+        raise PlanError(_("请选择要上传的文件。"))
+    if len(data) > limit:
+        raise PlanError(_("文件过大：最大 %(mb)s MB。", mb=f"{limit / 1024 / 1024:.0f}"))
+    sniffed = assets._sniff(data[:16])
+    if sniffed is None:
+        raise PlanError(_("只能上传 PDF、JPEG 或 PNG 文件（按文件内容识别）。"))
+    content_type, stored_ext, accepted = sniffed
+    if Path(filename).suffix.lower() not in accepted:
+        raise PlanError(_("文件扩展名与文件内容不符，请检查文件。"))
+    return data, filename, content_type, stored_ext
+
+
+def _upload_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def add_plan_attachment(
+    scope: Scope,
+    plan: RenewalPlan,
+    source,
+    filename: str,
+    *,
+    item: PlanItem | None = None,
+    user_id: int | None = None,
+) -> PlanAttachment:
+    """Attach a quotation (询价单) or photo to a plan or one of its items while the plan
+    is still being drafted or revised; the file is removed again if the row fails."""
+    _require_editor(scope, plan)
+    _require_editable(plan)
+    if item is not None and item.plan_id != plan.id:
+        raise PlanError(_("项目不属于该计划。"))
+    data, filename, content_type, ext = _checked_upload(source, filename)
+    stored_name = f"{plan.org_id}/plans/{secrets.token_hex(16)}{ext}"
+    path = _upload_dir() / stored_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    attachment = PlanAttachment(
+        org_id=plan.org_id,
+        plan_id=plan.id,
+        item_id=item.id if item else None,
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        stored_name=stored_name,
+        user_id=user_id,
+    )
+    db.session.add(attachment)
+    try:
+        db.session.flush()
+    except Exception:
+        path.unlink(missing_ok=True)  # nothing half-saved
+        raise
+    return attachment
+
+
+def plan_attachments(scope: Scope, plan: RenewalPlan) -> list[PlanAttachment]:
+    return list(
+        db.session.scalars(
+            select(PlanAttachment)
+            .where(PlanAttachment.plan_id == plan.id)
+            .order_by(PlanAttachment.item_id.is_not(None), PlanAttachment.id)
+        )
+    )
+
+
+def get_plan_attachment(scope: Scope, plan: RenewalPlan, attachment_id: int):
+    return db.session.scalars(
+        select(PlanAttachment).where(
+            PlanAttachment.id == attachment_id, PlanAttachment.plan_id == plan.id
+        )
+    ).one_or_none()
+
+
+def attachment_path(attachment: PlanAttachment) -> Path | None:
+    root = _upload_dir().resolve()
+    path = (root / attachment.stored_name).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    return path
+
+
+def delete_plan_attachment(scope: Scope, plan: RenewalPlan, attachment: PlanAttachment) -> None:
+    """Remove an attachment from an editable plan; the file goes after the commit unless
+    an earlier version still lists it."""
+    _require_editor(scope, plan)
+    _require_editable(plan)
+    stored_name = attachment.stored_name
+    db.session.delete(attachment)
+    db.session.flush()
+    shared = db.session.scalar(
+        select(func.count(PlanAttachment.id)).where(PlanAttachment.stored_name == stored_name)
+    )
+    if not shared:
+        on_commit(db.session, lambda: (_upload_dir() / stored_name).unlink(missing_ok=True))
+
+
+# --------------------------------------------------------------------------- picker
+
+
+PICKER_PAGE = 20
+
+
+def search_assets(scope: Scope, plan: RenewalPlan, q: str | None, page: int = 1) -> dict:
+    """The plan institution's assets in service whose code, name or 设备代码 contain `q`,
+    a page at a time (the replaced-asset picker)."""
+    stmt = select(Asset).where(Asset.org_id == plan.org_id, Asset.status != AssetStatus.DISPOSED)
+    q = (q or "").strip()[:100]
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(
+            or_(
+                Asset.asset_code.ilike(like),
+                Asset.name.ilike(like),
+                Asset.registration_no.ilike(like),
+            )
+        )
+    page = max(1, min(int(page or 1), 10_000))
+    rows = list(
+        db.session.scalars(
+            stmt.order_by(Asset.asset_code).offset((page - 1) * PICKER_PAGE).limit(PICKER_PAGE + 1)
+        )
+    )
+    return {"items": rows[:PICKER_PAGE], "page": page, "has_more": len(rows) > PICKER_PAGE}
+
+
+def assets_by_id(scope: Scope, ids: Iterable[int]) -> list[Asset]:
+    ids = [int(i) for i in ids if i]
+    if not ids:
+        return []
+    found = {a.id: a for a in db.session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]

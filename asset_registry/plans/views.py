@@ -4,7 +4,18 @@ so nothing half-done is committed."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,7 +27,7 @@ from ..web import current_scope, login_required, roles_required
 from . import services
 from .export import XLSX_MIMETYPE, approved_items_xlsx
 from .forms import FUNDING_CHOICES, BaselineForm, CompletionForm, ItemForm, PlanForm, ReviewForm
-from .models import PlanStatus
+from .models import ItemDecision, PlanStatus
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 
@@ -123,11 +134,83 @@ def edit(plan_id: int):
 def show(plan_id: int):
     scope = current_scope()
     plan = _plan_or_404(plan_id)
+    services.mark_review_started(scope, plan)
+    attachments: dict = {}
+    for att in services.plan_attachments(scope, plan):
+        attachments.setdefault(att.item_id, []).append(att)
     return render_template(
         "plans/show.html", plan=plan, events=services.review_events(scope, plan),
         revisions=services.revisions(scope, plan), review_form=ReviewForm(),
         can_edit=services.can_edit(scope), can_review=services.can_review(scope),
-        revisable=services.REVISABLE, PlanStatus=PlanStatus,
+        revisable=services.REVISABLE, PlanStatus=PlanStatus, ItemDecision=ItemDecision,
+        diff=services.plan_diff(plan), attachments=attachments,
+        latest=services.latest_review_comment(scope, plan),
+    )
+
+
+@bp.post("/<int:plan_id>/withdraw")
+@roles_required(Role.INSTITUTION_MANAGER, Role.CITY_ADMIN)
+def withdraw(plan_id: int):
+    return _action(
+        plan_id,
+        lambda plan: services.withdraw(current_scope(), plan, user_id=current_user.id),
+        _("已撤回，计划可以修改后再提交。"),
+    )
+
+
+@bp.post("/<int:plan_id>/attachments")
+@roles_required(Role.INSTITUTION_MANAGER, Role.CITY_ADMIN)
+def attachment_add(plan_id: int):
+    def add(plan):
+        item = None
+        item_id = request.form.get("item_id", "")
+        if item_id.isdigit():
+            item = services.get_item(current_scope(), plan, int(item_id)) or abort(404)
+        upload = request.files.get("file")
+        services.add_plan_attachment(
+            current_scope(), plan, upload, upload.filename if upload else "", item=item,
+            user_id=current_user.id,
+        )
+
+    return _action(plan_id, add, _("附件已上传。"))
+
+
+@bp.get("/<int:plan_id>/attachments/<int:attachment_id>")
+@roles_required(*PLAN_ROLES)
+def attachment(plan_id: int, attachment_id: int):
+    plan = _plan_or_404(plan_id)
+    att = services.get_plan_attachment(current_scope(), plan, attachment_id) or abort(404)
+    path = services.attachment_path(att) or abort(404)
+    return send_file(
+        path, mimetype=att.content_type, download_name=att.filename,
+        as_attachment=att.content_type == "application/pdf",
+    )
+
+
+@bp.post("/<int:plan_id>/attachments/<int:attachment_id>/delete")
+@roles_required(Role.INSTITUTION_MANAGER, Role.CITY_ADMIN)
+def attachment_delete(plan_id: int, attachment_id: int):
+    def delete(plan):
+        att = services.get_plan_attachment(current_scope(), plan, attachment_id) or abort(404)
+        services.delete_plan_attachment(current_scope(), plan, att)
+
+    return _action(plan_id, delete, _("附件已删除。"))
+
+
+@bp.get("/<int:plan_id>/assets.json")
+@roles_required(Role.INSTITUTION_MANAGER, Role.CITY_ADMIN)
+def asset_search(plan_id: int):
+    """The replaced-asset picker's search: the plan institution's assets, a page at a time."""
+    plan = _plan_or_404(plan_id)
+    found = services.search_assets(
+        current_scope(), plan, request.args.get("q"), request.args.get("page", 1, type=int) or 1
+    )
+    return jsonify(
+        items=[
+            {"id": a.id, "code": a.asset_code, "name": a.name, "location": a.location or ""}
+            for a in found["items"]
+        ],
+        page=found["page"], has_more=found["has_more"],
     )
 
 
@@ -135,12 +218,14 @@ def _item_input(form) -> services.ItemInput:
     sources = request.form.getlist("funding_source")
     amounts = request.form.getlist("funding_amount")
     replaced = request.form.get("replaced_asset_id", "")
+    several = [v for v in request.form.getlist("replaced_asset_ids") if v.isdigit()]
     return services.ItemInput(
         equipment_name=form.equipment_name.data, specification=form.specification.data,
         quantity=form.quantity.data, unit_price=form.unit_price.data,
         reasons=form.reasons.data or [], planned_quarter=form.planned_quarter.data,
         energy_saved_kwh=form.energy_saved_kwh.data, capacity_effect=form.capacity_effect.data,
         replaced_asset_id=int(replaced) if replaced.isdigit() else None,
+        replaced_asset_ids=[int(v) for v in several],
         funding=list(zip(sources, amounts, strict=False)),
     )
 
@@ -149,14 +234,15 @@ def _item_form(plan, item):
     scope = current_scope()
     form = ItemForm(obj=item, year=plan.year)
     funding = [(line.source, str(line.amount)) for line in item.funding_lines] if item else []
-    selected = item.replaced_asset_id if item else None
+    selected = [a.id for a in item.replaced_assets] if item else []
     if request.method == "GET" and not plan.editable:
         flash(_("计划处于“%(s)s”状态，已冻结，不能直接修改；如需修改请创建新版本。",
                 s=plan.status_label), "warning")
         return redirect(url_for("plans.show", plan_id=plan.id))
     if request.method == "POST":
         data = _item_input(form)
-        funding, selected = [tuple(row) for row in data.funding], data.replaced_asset_id
+        funding = [tuple(row) for row in data.funding]
+        selected = [i for i in [data.replaced_asset_id, *data.replaced_asset_ids] if i]
         if form.validate_on_submit():
             try:
                 services.save_item(scope, plan, data, item)
@@ -166,13 +252,15 @@ def _item_form(plan, item):
             else:
                 flash(_("项目已保存。"), "success")
                 return redirect(url_for("plans.show", plan_id=plan.id))
-    elif item is None:
-        selected = request.args.get("asset_id", type=int)
+    elif item is None and request.args.get("asset_id", type=int):
+        selected = [request.args.get("asset_id", type=int)]
     candidates = services.replacement_candidates(scope, plan)
-    if selected and all(c.asset.id != selected for c in candidates):
-        extra = services.candidate_for(scope, selected)
-        if extra is not None:
-            candidates.insert(0, extra)
+    shown = {c.asset.id for c in candidates}
+    for asset_id in reversed(selected):
+        if asset_id not in shown:
+            extra = services.candidate_for(scope, asset_id)
+            if extra is not None:
+                candidates.insert(0, extra)
     rows = funding + [("", "")] * max(0, 2 - len(funding))
     return render_template(
         "plans/item_form.html", plan=plan, item=item, form=form, candidates=candidates,
@@ -232,6 +320,8 @@ def submit(plan_id: int):
 @roles_required(Role.BUREAU_REVIEWER, Role.CITY_ADMIN)
 def review(plan_id: int):
     action = request.form.get("action", "")
+    if action == "decide":
+        return _decide(plan_id)
     messages = {
         "approve": _("计划已批准。"), "return": _("计划已退回。"), "reject": _("计划未予通过。"),
     }
@@ -243,6 +333,39 @@ def review(plan_id: int):
         ),
         messages.get(action, ""),
     )
+
+
+def _decide(plan_id: int):
+    """Item by item: `decision-<item id>` (approved | returned) and `note-<item id>`."""
+    decisions = {}
+    for key, value in request.form.items():
+        if key.startswith("decision-") and key[9:].isdigit():
+            decisions[int(key[9:])] = (value, request.form.get(f"note-{key[9:]}"))
+
+    def decide(plan):
+        event = services.decide_items(
+            current_scope(), plan, decisions, comment=request.form.get("comment"),
+            user_id=current_user.id,
+        )
+        flash(_("计划已批准。") if event.to_status == PlanStatus.APPROVED
+              else _("部分项目已退回单位修改。"), "success")
+
+    plan = _plan_or_404(plan_id)
+    try:
+        decide(plan)
+    except services.PlanError as exc:
+        _refused(exc)
+    return redirect(url_for("plans.show", plan_id=plan_id))
+
+
+@bp.app_template_filter("wan")
+def _wan(value) -> str:
+    return services.wan(value)
+
+
+@bp.app_template_filter("yuan")
+def _yuan(value) -> str:
+    return services.money(value)
 
 
 @bp.post("/<int:plan_id>/procure")
