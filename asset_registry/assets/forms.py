@@ -84,20 +84,27 @@ class AssetForm(FlaskForm):
     equipment_code = StringField(
         _l("设备代码（18 位）"), validators=[Optional(), Length(max=32)]
     )
+    register_code = StringField(
+        _l("注册代码"),
+        validators=[Optional(), Length(max=21)],
+        description=_l("2014 年以前登记的设备：17–21 位旧注册代码"),
+    )
     registration_no = StringField(_l("使用登记证编号"), validators=[Optional(), Length(max=64)])
     vessel_grade = LocalisedIntegerField(
         _l("压力容器安全状况等级"), validators=[Optional(), NumberRange(1, 5)]
     )
     # medical
     device_class = SelectField(
-        _l("医疗器械分类"),
-        choices=[("", "—"), ("I", "I 类"), ("II", "II 类"), ("III", "III 类")],
+        _l("管理类别"),
+        choices=[("", "—"), ("I", _l("I 类")), ("II", _l("II 类")), ("III", _l("III 类"))],
         validators=[Optional()],
     )
     catalogue_code = StringField(
-        _l("分类目录编码"), validators=[Optional(), Length(max=8)], description="06-07-02"
+        _l("分类目录编码"),
+        validators=[Optional(), Length(max=8)],
+        description=_l("医疗器械分类目录编码，前两位为所选子目录，如 06-07-02"),
     )
-    permit_no = StringField(_l("大型设备配置许可证号"), validators=[Optional(), Length(max=64)])
+    permit_no = StringField(_l("大型医用设备配置许可证号"), validators=[Optional(), Length(max=64)])
     radiation = BooleanField(_l("放射诊疗设备"))
     metrology = BooleanField(_l("强制检定计量器具"))
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=20000)])
@@ -109,7 +116,7 @@ class AssetForm(FlaskForm):
     last_agency = StringField(_l("检验机构"), validators=[Optional(), Length(max=200)])
     last_next_due = LocalisedDateField(_l("下次检验日期"), validators=[Optional()])
 
-    SPECIAL = ("equipment_code", "registration_no", "vessel_grade")
+    SPECIAL = ("equipment_code", "register_code", "registration_no", "vessel_grade")
     MEDICAL = ("device_class", "catalogue_code", "permit_no", "radiation", "metrology")
 
     def service_data(self) -> dict:

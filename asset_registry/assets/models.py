@@ -10,6 +10,7 @@ import decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, select
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .. import clock
@@ -121,6 +122,11 @@ class Asset(TenantOwned, db.Model):
     purchase_date: Mapped[dt.date | None]
     commissioned_on: Mapped[dt.date | None]
     design_life_years: Mapped[int | None]
+    # the design life was not given for the asset but taken from its category: a hint
+    # for planning, never a reason to stop the device (inspections.services._planned)
+    design_life_from_category: Mapped[bool] = mapped_column(
+        default=False, server_default=sa_false()
+    )
     accounting_life_years: Mapped[int | None]
     # Kept by the service from commissioning + design life: indexed for "over design life".
     design_life_end: Mapped[dt.date | None]
@@ -134,6 +140,8 @@ class Asset(TenantOwned, db.Model):
     is_special: Mapped[bool] = mapped_column(default=False)
     special_code: Mapped[str | None] = mapped_column(String(4))
     equipment_code: Mapped[str | None] = mapped_column(String(32))
+    # an older 注册代码 (17–21 letters or digits) issued before the 18-digit 设备代码
+    register_code: Mapped[str | None] = mapped_column(String(21))
     registration_no: Mapped[str | None] = mapped_column(String(64))
     vessel_grade: Mapped[int | None]
     # medical
@@ -168,6 +176,35 @@ class Asset(TenantOwned, db.Model):
     @property
     def funding_label(self) -> str:
         return FundingSource.label_of(self.funding_source)
+
+
+class DepreciationConvention(LabelledEnum):
+    """When straight-line depreciation starts (DOMAIN.md §5)."""
+
+    # 政府会计准则第3号: 当月增加当月计提 (public hospitals, colleges, schools)
+    SAME_MONTH = "same_month"
+    # 企业会计准则: 当月增加当月不提，从下月起计提 (scenic-area operators)
+    NEXT_MONTH = "next_month"
+
+    @classmethod
+    def labels(cls) -> dict:
+        return {"same_month": _l("当月"), "next_month": _l("次月")}
+
+    @classmethod
+    def standards(cls) -> dict:
+        return {"same_month": _l("政府会计准则第3号"), "next_month": _l("企业会计准则")}
+
+
+class AccountingSettings(TenantOwned, db.Model):
+    """An organisation's accounting convention. Without a row the sector decides
+    (services.depreciation_convention): enterprises (culture-tourism operators) from
+    the month after, public units from the month the asset is added."""
+
+    __tablename__ = "accounting_settings"
+    __table_args__ = (UniqueConstraint("org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention: Mapped[str] = mapped_column(String(12))
 
 
 class AssetOwned(TenantOwned):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -25,10 +24,13 @@ from ..inputs import InputError, read_amount, read_date, read_int, read_text
 from ..pagination import PER_PAGE, Page
 from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope, use_scope
+from . import codes
 from .models import (
+    AccountingSettings,
     Asset,
     AssetStatus,
     Attachment,
+    DepreciationConvention,
     DisposalMethod,
     FundingSource,
     ReplacedToken,
@@ -42,8 +44,6 @@ class AssetError(InputError):
 
 
 TOKEN_BYTES = 16  # 128 bits
-EQUIPMENT_CODE_RE = re.compile(r"^\d{18}$")
-CATALOGUE_CODE_RE = re.compile(r"^\d{2}-\d{2}-\d{2}$")
 DEVICE_CLASSES = ("I", "II", "III")
 
 TEXT_FIELDS = {
@@ -57,7 +57,7 @@ TEXT_FIELDS = {
     "energy_grade": 10,
     "notes": 20000,
 }
-SPECIAL_FIELDS = ("equipment_code", "registration_no", "vessel_grade")
+SPECIAL_FIELDS = ("equipment_code", "register_code", "registration_no", "vessel_grade")
 MEDICAL_FIELDS = ("device_class", "catalogue_code", "permit_no", "radiation", "metrology")
 EDITABLE = (
     *TEXT_FIELDS,
@@ -169,9 +169,11 @@ def _clean(data: Mapping) -> tuple[dict, Category | None]:
         raise AssetError("commissioned_on", _("投用日期不能早于购置日期。"))
     values["design_life_years"] = _int(data, "design_life_years", 1, 100)
     values["accounting_life_years"] = _int(data, "accounting_life_years", 1, 100)
+    values["design_life_from_category"] = False
     if category is not None:
         if values["design_life_years"] is None:
             values["design_life_years"] = category.design_life_years
+            values["design_life_from_category"] = category.design_life_years is not None
         if values["accounting_life_years"] is None:
             values["accounting_life_years"] = category.accounting_life_years
     values["original_value"] = _money(data, "original_value")
@@ -184,19 +186,31 @@ def _clean(data: Mapping) -> tuple[dict, Category | None]:
     special = bool(category and category.is_special)
     medical = bool(category and category.is_medical)
     # Irrelevant fields are dropped, whatever the browser sent.
-    values["equipment_code"] = _text(data, "equipment_code") if special else None
-    if values["equipment_code"] and not EQUIPMENT_CODE_RE.match(values["equipment_code"]):
-        raise AssetError("equipment_code", _("设备代码应为 18 位数字。"))
+    try:
+        values["equipment_code"] = (
+            codes.check_equipment_code(
+                _text(data, "equipment_code"), category.special_code, today
+            )
+            if special
+            else None
+        )
+        values["register_code"] = (
+            codes.check_register_code(_text(data, "register_code")) if special else None
+        )
+        values["catalogue_code"] = (
+            codes.check_catalogue_code(_text(data, "catalogue_code"), category.code)
+            if medical
+            else None
+        )
+    except codes.CodeProblem as problem:
+        raise AssetError(problem.field, problem.translated()) from None
     values["registration_no"] = _text(data, "registration_no") if special else None
     values["vessel_grade"] = _int(data, "vessel_grade", 1, 5) if special else None
 
     device_class = (_text(data, "device_class") or "").upper() if medical else ""
     if device_class and device_class not in DEVICE_CLASSES:
-        raise AssetError("device_class", _("医疗器械分类应为 I、II 或 III 类。"))
+        raise AssetError("device_class", _("管理类别应为 I、II 或 III 类。"))
     values["device_class"] = device_class or None
-    values["catalogue_code"] = _text(data, "catalogue_code") if medical else None
-    if values["catalogue_code"] and not CATALOGUE_CODE_RE.match(values["catalogue_code"]):
-        raise AssetError("catalogue_code", _("分类编码格式应为 NN-NN-NN（如 06-07-02）。"))
     values["permit_no"] = _text(data, "permit_no") if medical else None
     values["radiation"] = _bool(data, "radiation") if medical else False
     values["metrology"] = _bool(data, "metrology") if medical else False
@@ -727,14 +741,62 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return max(0, months)
 
 
-def derived_figures(asset: Asset, today: dt.date | None = None) -> dict:
+def default_convention(sector: str | None) -> str:
+    """Scenic-area operators are enterprises (企业会计准则: from the month after);
+    hospitals, colleges, schools and the stadium are public units (政府会计准则第3号:
+    from the month the asset is added)."""
+    from ..enums import Sector
+
+    if sector == Sector.CULTURE_TOURISM:
+        return DepreciationConvention.NEXT_MONTH.value
+    return DepreciationConvention.SAME_MONTH.value
+
+
+def depreciation_convention(org_id: int | None) -> str:
+    """The organisation's convention: its own setting, else the default of its sector.
+    Without an organisation (a draft asset) the enterprise convention."""
+    if org_id is None:
+        return DepreciationConvention.NEXT_MONTH.value
+    stored = db.session.scalar(
+        select(AccountingSettings.convention).where(AccountingSettings.org_id == org_id)
+    )
+    if stored:
+        return stored
+    sector = db.session.scalar(select(Organisation.sector).where(Organisation.id == org_id))
+    return default_convention(sector)
+
+
+def set_depreciation_convention(scope: Scope, org_id: int, convention: str) -> AccountingSettings:
+    """Record an organisation's convention (an institution that keeps enterprise books,
+    or the reverse)."""
+    _check_writable(scope, org_id)
+    if not DepreciationConvention.has(convention):
+        raise AssetError("convention", _("请选择有效的折旧起始规则。"))
+    row = db.session.scalars(
+        select(AccountingSettings).where(AccountingSettings.org_id == org_id)
+    ).one_or_none()
+    if row is None:
+        row = AccountingSettings(org_id=org_id, convention=convention)
+        db.session.add(row)
+    row.convention = convention
+    db.session.flush()
+    return row
+
+
+def derived_figures(
+    asset: Asset, today: dt.date | None = None, convention: str | None = None
+) -> dict:
     """Age, end of design life, time left, and book value.
 
     Depreciation is straight-line with no residual value, one equal charge a month
-    from the month after commissioning (财会〔2017〕4号 practice); the charge of the
-    current month is included, and it stops once the accounting life is used up.
+    (财会〔2017〕4号), starting as the organisation's convention says: public units from
+    the month the asset is added (政府会计准则第3号, 当月增加当月计提), enterprises from
+    the month after (企业会计准则). The charge of the current month is included, and it
+    stops once the accounting life is used up. `convention`: None → the organisation's.
     """
     today = today or clock.today()
+    if convention is None:
+        convention = depreciation_convention(asset.org_id)
     start = life_start(asset)
     out: dict = {
         "age_years": None,
@@ -744,6 +806,9 @@ def derived_figures(asset: Asset, today: dt.date | None = None) -> dict:
         "left_years": None,
         "left_months": None,
         "over_design_life": False,
+        "convention": convention,
+        "convention_label": DepreciationConvention.label_of(convention),
+        "convention_standard": DepreciationConvention.standards()[convention],
         "monthly_depreciation": None,
         "months_depreciated": None,
         "accumulated_depreciation": None,
@@ -764,6 +829,8 @@ def derived_figures(asset: Asset, today: dt.date | None = None) -> dict:
     if value is not None and life and commissioned is not None:
         total = life * 12
         charged = (today.year - commissioned.year) * 12 + today.month - commissioned.month
+        if convention == DepreciationConvention.SAME_MONTH and today >= commissioned:
+            charged += 1  # the month it was added carries a charge
         charged = min(max(0, charged), total)
         cent = decimal.Decimal("0.01")
         value = decimal.Decimal(value)

@@ -26,6 +26,7 @@ from flask_babel import force_locale
 from sqlalchemy import bindparam, select, update
 
 from .. import clock
+from ..assets.codes import check_import_row
 from ..assets.models import Asset, AssetStatus, FundingSource
 from ..assets.search import bulk_indexing
 from ..assets.services import add_years, new_token
@@ -67,10 +68,12 @@ _NON_NULL_DEFAULTS = {
 }
 # File keys → asset columns, in template order; derived columns follow.
 FILE_COLUMNS = tuple("category_id" if f.key == "category" else f.key for f in ASSET_FIELDS)
-DERIVED_COLUMNS = ("is_special", "special_code", "design_life_end")
+# register_code: an older 注册代码 found in the 设备代码 column (assets.codes.check_import_row)
+DERIVED_COLUMNS = ("is_special", "special_code", "design_life_end", "register_code")
 ASSET_COLUMNS = FILE_COLUMNS + DERIVED_COLUMNS
 _INDEX = {c: i for i, c in enumerate(ASSET_COLUMNS)}
 _KEY_INDEX = {f.key: _INDEX["category_id" if f.key == "category" else f.key] for f in ASSET_FIELDS}
+_KEY_INDEX["register_code"] = _INDEX["register_code"]
 
 
 # --- choices --------------------------------------------------------------------
@@ -663,6 +666,11 @@ def import_assets(
             problem = classifier.resolve_category(item, clean)
             if problem is not None:
                 errors.append(problem)
+            elif "equipment_code" in clean or "catalogue_code" in clean:
+                # the code rules of the form and the API (assets/codes.py)
+                info = categories.by_id.get(clean.get("category"))
+                for bad in check_import_row(clean, info, today):
+                    errors.append(parser.error(item, bad.field, bad.message))
             if errors:
                 errors.sort(key=lambda e: _column_order(item.header, e))
                 result.rejected += 1

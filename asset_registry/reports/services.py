@@ -350,7 +350,7 @@ def age_table(assets: dict) -> Table:
     labels = {0: _("5 年以内"), 5: _("5–10 年"), 10: _("10–15 年"), 15: _("15 年以上")}
     rows = [[labels[lo], _sum(assets, f"age_{lo}")] for lo, _hi in AGE_BANDS]
     rows.append([_("投用日期不详"), _sum(assets, "age_none")])
-    return Table("age", _("在册设备按役龄"), [_("役龄"), _("台数")], rows, bar_col=1)
+    return Table("age", _("在册设备按已使用年限"), [_("已使用年限"), _("台数")], rows, bar_col=1)
 
 
 def institution_table(assets: dict, duties: dict, *, key="institutions",
@@ -368,7 +368,7 @@ def institution_table(assets: dict, duties: dict, *, key="institutions",
         ])
     return Table(
         key, title or _("各单位设备与检验合规"),
-        [_("单位"), _("在册设备"), _("超设计年限"), _("超年限占比"), _("检验合规率"),
+        [_("单位"), _("在册设备"), _("超设计使用年限"), _("超年限占比"), _("检验合规率"),
          _("即将到期（台）"), _("检验已过期（台）"), _("检验不合格（台）"),
          _("未录入检验（台）")],
         rows, bar_col=4, percent_cols=(3, 4),
@@ -395,7 +395,7 @@ def sector_table(assets: dict, duties: dict) -> Table:
         ])
     return Table(
         "sectors", _("各行业设备与检验合规"),
-        [_("行业"), _("在册设备"), _("超设计年限"), _("超年限占比"), _("检验合规率"),
+        [_("行业"), _("在册设备"), _("超设计使用年限"), _("超年限占比"), _("检验合规率"),
          _("已逾期"), _("检验不合格")],
         rows, bar_col=1, percent_cols=(3, 4),
     )
@@ -444,7 +444,7 @@ def special_kind_table(scope: Scope, today: dt.date) -> Table:
                      int(overdue or 0), int(failed or 0)])
     return Table(
         "special_kinds", _("特种设备按种类"),
-        [_("种类"), _("在册台数"), _("超设计年限"), _("检验逾期"), _("检验不合格")],
+        [_("种类"), _("在册台数"), _("超设计使用年限"), _("检验逾期"), _("检验不合格")],
         rows, bar_col=1,
     )
 
