@@ -31,6 +31,9 @@ class Category(db.Model):
     sort: Mapped[int] = mapped_column(default=0)
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])
+    # special equipment kept in use past its design life (after 使用登记变更): its
+    # periodic cycles shrink to this share of the normal interval, at least annual
+    past_life_interval_percent: Mapped[int] = mapped_column(default=50, server_default="50")
     templates: Mapped[list[ObligationTemplate]] = relationship(
         back_populates="category", order_by="ObligationTemplate.id"
     )

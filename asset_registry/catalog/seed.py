@@ -127,7 +127,8 @@ CATEGORIES: list[tuple] = [
         [
             # interval follows the safety grade (1–2: 72 months; 3: 36–72, set by the inspector)
             ("periodic_inspection", "定期检验（全面检验）", 72, {"first_within_months": 36}),
-            ("user_annual_check", "年度检查", 12, {}),
+            # the user unit's own annual check (TSG 21): overdue warns, it does not stop
+            ("user_annual_check", "年度检查", 12, {"statutory": False}),
         ],
     ),
     (

@@ -170,6 +170,20 @@ class Fault(AssetOwned, db.Model):
         return FaultSeverity.label_of(self.severity, default="")
 
 
+class RegistrationChange(AssetOwned, db.Model):
+    """使用登记变更 of special equipment kept in use past its design life (after a passing
+    inspection or safety assessment): the date and the new registration certificate."""
+
+    __tablename__ = "registration_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    changed_on: Mapped[dt.date]
+    certificate_no: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
+
+
 class SafetyRefresh(db.Model):
     """The day each organisation's stored safety states were last brought up to date
     (bookkeeping of `safety.refresh`, derived data like the rollups: not tenant-owned)."""

@@ -22,15 +22,31 @@ AUTO_KINDS = (ObligationKind.DESIGN_LIFE_ASSESSMENT.value, ObligationKind.RISK_A
 
 # Conclusion → passed, per conclusion set (DOMAIN.md §3). Stored as the Chinese msgid.
 CONCLUSIONS: dict[str, dict[str, bool]] = {
-    "general": {"符合要求": True, "基本符合要求": True, "不符合要求": False, "复检合格": True},
-    "vehicle": {"允许运行": True, "整改后运行": True, "限制条件运行": True, "停止运行": False},
+    # TSG reports (定期检验, 监督检验) and the elevator, metrology and radiation reports
+    "general": {
+        "符合要求": True, "基本符合要求": True, "不符合要求": False,
+        "合格": True, "不合格": False, "复检合格": True, "复检不合格": False,
+    },
+    # 场（厂）内专用机动车辆 and sightseeing cars: 整改后运行 keeps the vehicle stopped
+    # until the rectification is confirmed (a record 整改确认 after it)
+    "vehicle": {
+        "允许运行": True, "限制条件运行": True, "整改后运行": False, "停止运行": False,
+        "整改确认": True,
+    },
     "check": {"正常": True, "异常": False},
 }
+RECTIFY = "整改后运行"
+RECTIFIED = "整改确认"
+RESTRICTED = "限制条件运行"
 CONCLUSION_LABELS = {
     "符合要求": _l("符合要求"),
     "基本符合要求": _l("基本符合要求"),
     "不符合要求": _l("不符合要求"),
     "复检合格": _l("复检合格"),
+    "合格": _l("合格"),
+    "不合格": _l("不合格"),
+    "复检不合格": _l("复检不合格"),
+    "整改确认": _l("整改确认"),
     "允许运行": _l("允许运行"),
     "整改后运行": _l("整改后运行"),
     "限制条件运行": _l("限制条件运行"),
@@ -48,7 +64,20 @@ INSPECTION_TYPES = {
     "计量检定": _l("计量检定"),
     "状态检测": _l("状态检测"),
     "自检": _l("自检"),
+    "整改确认": _l("整改确认"),
 }
+
+# A passing inspection of one kind that is, by the regulations, also another duty's: in
+# the year of a cableway's 全面检验 that inspection is the year's 年度检验 (TSG S7001).
+# (special-code prefix, kind done) → (kind it also fulfils)
+ALSO_FULFILS = {("9", "full_inspection"): "annual_inspection"}
+
+
+def also_fulfils(special_code: str | None, kind: str) -> str | None:
+    for (prefix, done), other in ALSO_FULFILS.items():
+        if kind == done and (special_code or "").startswith(prefix):
+            return other
+    return None
 LOW_ENERGY_GRADES = ("3", "4", "5", "三级", "四级", "五级", "3级", "4级", "5级", "不达标")
 
 
@@ -165,11 +194,17 @@ def grade_governs(kind: str, special_code: str | None) -> bool:
 
 def blocking_clause(today: dt.date):
     """An obligation that keeps its asset from running: statutory, active, and either
-    failed or past due. Used by must_not_run, the bulk enforcer and the reports."""
+    failed or past due; or a failed safety assessment (city plan annex, row 1). Used by
+    the bulk enforcer and the run states; safety.py states the same rule."""
     return and_(
         Obligation.active.is_(True),
-        Obligation.statutory.is_(True),
-        or_(Obligation.failed.is_(True), Obligation.next_due < today),
+        or_(
+            and_(
+                Obligation.statutory.is_(True),
+                or_(Obligation.failed.is_(True), Obligation.next_due < today),
+            ),
+            and_(Obligation.kind.in_(AUTO_KINDS), Obligation.failed.is_(True)),
+        ),
     )
 
 

@@ -4,7 +4,8 @@ A state says only what evidence shows: the asset's statutory duties and the insp
 records that set their dates, its open faults that stop it, and its status. Worst first:
 
 ==========  ===========================================================================
-failed      a statutory duty's latest inspection failed (or a fixed vessel of grade 5)
+failed      a statutory duty's latest inspection failed, or a safety assessment failed,
+            or a fixed vessel is at safety grade 5
 overdue     a statutory duty's date, set by a recorded inspection, has passed
 stopped     not in service (stopped, under repair, idle, awaiting disposal, disposed)
             or an open fault that stops it
@@ -92,6 +93,14 @@ def _statutory_duty(asset_id, *conditions):
     )
 
 
+def _failed_assessment(asset_id):
+    """A failed 安全评估 / design-life assessment stops the device (city plan annex, row
+    1), statutory or not."""
+    o = Obligation.__table__
+    return exists().where(o.c.asset_id == asset_id, o.c.active.is_(True),
+                          o.c.kind.in_(rules.AUTO_KINDS), o.c.failed.is_(True))
+
+
 def stopping_fault(asset_id):
     f = Fault.__table__
     return exists().where(f.c.asset_id == asset_id, f.c.resolved_at.is_(None),
@@ -105,6 +114,7 @@ def _state(today: dt.date):
     return case(
         (a.c.status == AssetStatus.DISPOSED.value, SafetyState.STOPPED.value),
         (or_(_statutory_duty(a.c.id, o.c.failed.is_(True)),
+             _failed_assessment(a.c.id),
              and_(a.c.vessel_grade == 5, a.c.special_code == rules.FIXED_VESSEL)),
          SafetyState.FAILED.value),
         (_statutory_duty(a.c.id, o.c.next_due < t), SafetyState.OVERDUE.value),
@@ -329,10 +339,22 @@ def explain(asset: Asset, today: dt.date | None = None) -> Explanation:
         ).order_by(Obligation.next_due, Obligation.id)
     ).all()
     found.has_statutory = bool(duties)
-    for duty in duties:
+    assessments = db.session.scalars(
+        select(Obligation).where(
+            Obligation.asset_id == asset.id, Obligation.active.is_(True),
+            Obligation.statutory.is_(False), Obligation.kind.in_(rules.AUTO_KINDS),
+            Obligation.failed.is_(True),
+        )
+    ).all()
+    for duty in [*duties, *assessments]:
         if duty.failed:
-            found.reasons.append(_("检验不合格：%(duty)s（%(day)s）", duty=duty.name,
-                                   day=duty.last_done or "—"))
+            latest = _latest_conclusion(duty)
+            if latest == rules.RECTIFY:
+                found.reasons.append(_("待整改确认：%(duty)s（%(day)s 检验结论为整改后运行）",
+                                       duty=duty.name, day=duty.last_done or "—"))
+            else:
+                found.reasons.append(_("检验不合格：%(duty)s（%(day)s）", duty=duty.name,
+                                       day=duty.last_done or "—"))
         elif duty.next_due is not None and duty.next_due < today:
             found.reasons.append(_("检验已过期：%(duty)s，自 %(day)s 起", duty=duty.name,
                                    day=duty.next_due))
@@ -365,6 +387,27 @@ def explain(asset: Asset, today: dt.date | None = None) -> Explanation:
             found.certified_on = record.inspected_on
             found.certified_report = record.report_no
     return found
+
+
+def _latest_conclusion(duty: Obligation) -> str | None:
+    return db.session.scalar(
+        select(InspectionRecord.conclusion)
+        .where(InspectionRecord.obligation_id == duty.id)
+        .order_by(InspectionRecord.inspected_on.desc(), InspectionRecord.id.desc()).limit(1)
+    )
+
+
+def restrictions(asset: Asset) -> list[str]:
+    """The conditions of current 限制条件运行 reports (shown to staff at the device)."""
+    rows = db.session.execute(
+        select(Obligation.name, InspectionRecord.problems, InspectionRecord.inspected_on)
+        .join(InspectionRecord, InspectionRecord.obligation_id == Obligation.id)
+        .where(Obligation.asset_id == asset.id, Obligation.active.is_(True),
+               InspectionRecord.conclusion == rules.RESTRICTED,
+               InspectionRecord.inspected_on == Obligation.last_done)
+    ).all()
+    return [_("限制条件运行（%(duty)s，%(day)s）：%(conditions)s", duty=name, day=day,
+              conditions=problems or "—") for name, problems, day in rows]
 
 
 def states_of(asset_ids: list[int]) -> dict[int, str]:

@@ -101,6 +101,9 @@ class AssetFacts:
     vessel_grade: int | None
     radiation: bool
     metrology: bool
+    # the design life was given for this asset (nameplate, manual, registration), not
+    # taken from its category's default: only then can reaching it stop the device
+    own_design_life: bool = False
 
     @property
     def plan_signature(self) -> tuple:
@@ -114,6 +117,7 @@ class AssetFacts:
             self.vessel_grade,
             self.radiation,
             self.metrology,
+            self.own_design_life,
         )
 
 
@@ -132,6 +136,8 @@ def _asset_facts(asset_ids: list[int]) -> list[AssetFacts]:
                 Asset.vessel_grade,
                 Asset.radiation,
                 Asset.metrology,
+                and_(Asset.design_life_years.is_not(None),
+                     Asset.design_life_from_category.is_(False)),
             )
             .outerjoin(Category, Category.id == Asset.category_id)
             .where(Asset.id.in_(asset_ids[start : start + CHUNK]))
@@ -237,7 +243,7 @@ def _planned(facts: AssetFacts, rules_: list[DutyRule], today: dt.date) -> dict:
         "checklist": None,
         "critical_items": None,
     }
-    if facts.is_special and facts.design_life_end is not None:
+    if facts.is_special and facts.design_life_end is not None and facts.own_design_life:
         # 达到设计使用年限: inspection or safety assessment before continued use
         plan[("k", ObligationKind.DESIGN_LIFE_ASSESSMENT.value)] = {
             **auto,
@@ -246,8 +252,9 @@ def _planned(facts: AssetFacts, rules_: list[DutyRule], today: dt.date) -> dict:
             "statutory": True,
             "next_due": facts.design_life_end,
         }
-    if rules.is_vessel(facts.special_code) and (facts.base or facts.design_life_end):
-        candidates = [facts.design_life_end]
+    own_end = facts.design_life_end if facts.own_design_life else None
+    if rules.is_vessel(facts.special_code) and (facts.base or own_end):
+        candidates = [own_end]
         if facts.base is not None:
             candidates.append(rules.add_years(facts.base, rules.VESSEL_RISK_YEARS))
         plan[("k", ObligationKind.RISK_ASSESSMENT.value)] = {
@@ -697,6 +704,8 @@ def _decide(
                 options="、".join(allowed),
             ),
         )
+    if conclusion == rules.RESTRICTED and not _text(data, "problems", 5000):
+        raise InspectionError("problems", _("限制条件运行：请在“主要问题”中写明运行的限制条件。"))
     next_due = _date(data, "next_due")
     if next_due is not None and next_due <= inspected_on:
         raise InspectionError("next_due", _("下次检验日期必须晚于检验日期。"))
@@ -794,6 +803,21 @@ def restart_notice(obligation: Obligation, data: Mapping, today: dt.date) -> str
     )
 
 
+def _check_rectification(obligation: Obligation, conclusion: str) -> None:
+    """整改确认 confirms the rectification a 整改后运行 report asked for: only after one."""
+    if conclusion != rules.RECTIFIED:
+        return
+    latest = db.session.scalar(
+        select(InspectionRecord.conclusion)
+        .where(InspectionRecord.obligation_id == obligation.id)
+        .order_by(InspectionRecord.inspected_on.desc(), InspectionRecord.id.desc()).limit(1)
+    )
+    if latest != rules.RECTIFY:
+        raise InspectionError(
+            "conclusion", _("只有结论为“整改后运行”的检验之后才能登记整改确认。")
+        )
+
+
 def _report_taken(report_no: str) -> InspectionError:
     return InspectionError("report_no", _("该检验项目已有报告编号为 %(no)s 的记录。", no=report_no))
 
@@ -819,6 +843,47 @@ def _move_duty(obligation: Obligation, asset: Asset, inspection: _Inspection) ->
                 obligation.interval_months = inspection.months
 
 
+def _fulfils_too(
+    obligation: Obligation, asset: Asset, inspection: _Inspection, other: Obligation | None
+) -> InspectionRecord | None:
+    """A passing inspection that is also another duty's (rules.ALSO_FULFILS: a cableway's
+    全面检验 is that year's 年度检验): the same report recorded on the other duty, which
+    then runs one of its own cycles from the inspection date."""
+    if other is None or not inspection.passed or other.id == obligation.id:
+        return None
+    values = {
+        **inspection.values,
+        "obligation_id": other.id,
+        "next_due": rules.after(inspection.values["inspected_on"], other.interval_months,
+                                other.interval_days),
+        "safety_grade": None,
+        "problems": _("由%(duty)s记录兼作本项检验", duty=obligation.name),
+    }
+    _move_duty(other, asset, _Inspection(values, True, False, other.interval_months))
+    return InspectionRecord(**values)
+
+
+def _fulfilled_duties(entries: list[tuple[Obligation, Asset]]) -> dict[int, Obligation]:
+    """obligation id → the other duty its passing inspection also fulfils (one query)."""
+    wanted = {}
+    for obligation, asset in entries:
+        kind = rules.also_fulfils(asset.special_code, obligation.kind)
+        if kind:
+            wanted[obligation.id] = (asset.id, kind)
+    if not wanted:
+        return {}
+    asset_ids = sorted({asset_id for asset_id, _kind in wanted.values()})
+    found = {}
+    for start in range(0, len(asset_ids), CHUNK):
+        for duty in db.session.scalars(select(Obligation).where(
+            Obligation.asset_id.in_(asset_ids[start:start + CHUNK]),
+            Obligation.active.is_(True),
+            Obligation.kind.in_(sorted({kind for _a, kind in wanted.values()})),
+        )):
+            found[(duty.asset_id, duty.kind)] = duty
+    return {oid: found[key] for oid, key in wanted.items() if key in found}
+
+
 def record_inspection(
     scope: Scope,
     obligation: Obligation,
@@ -836,6 +901,7 @@ def record_inspection(
     _check_may_certify(scope, obligation)
     today = clock.today()
     inspection = _decide(obligation, asset, data, today, method=method, user_id=user_id)
+    _check_rectification(obligation, inspection.values["conclusion"])
     report_no = inspection.values["report_no"]
     if report_no is not None:
         duplicate = db.session.scalar(
@@ -857,10 +923,18 @@ def record_inspection(
             record = InspectionRecord(**inspection.values)
             db.session.add(record)
             _move_duty(obligation, asset, inspection)
+            other = _fulfilled_duties([(obligation, asset)]).get(obligation.id)
+            if other is not None and (report_no is None or not db.session.scalar(
+                select(InspectionRecord.id).where(InspectionRecord.obligation_id == other.id,
+                                                  InspectionRecord.report_no == report_no)
+            )):
+                mirror = _fulfils_too(obligation, asset, inspection, other)
+                if mirror is not None:
+                    db.session.add(mirror)
             db.session.flush()
             if attachment is not None:
                 _attach(scope, asset, attachment, user_id, inspection_id=record.id)
-            if obligation.statutory:
+            if obligation.statutory or obligation.kind in rules.AUTO_KINDS:
                 _refresh_run_states([asset], user_id, today, evidence=record)
             db.session.flush()
     except _AttachmentRefused as exc:
@@ -896,7 +970,9 @@ def record_inspections(
     applied in order, as one call each would. Returns the records and, by entry
     index, the refused ones' errors; the accepted ones are written regardless."""
     today = clock.today()
-    duty_ids = sorted({obligation.id for obligation, _ in entries})
+    others = _fulfilled_duties([(obligation, obligation.asset) for obligation, _ in entries])
+    duty_ids = sorted({obligation.id for obligation, _ in entries}
+                      | {other.id for other in others.values()})
     taken: set[tuple[int, str]] = set()
     for start in range(0, len(duty_ids), CHUNK):
         rows = db.session.execute(
@@ -915,6 +991,7 @@ def record_inspections(
             _check_writable(scope, asset)
             _check_may_certify(scope, obligation)
             inspection = _decide(obligation, asset, data, today, method=method, user_id=user_id)
+            _check_rectification(obligation, inspection.values["conclusion"])
             report_no = inspection.values["report_no"]
             if report_no is not None:
                 if (obligation.id, report_no) in taken:
@@ -925,7 +1002,14 @@ def record_inspections(
             continue
         records.append(InspectionRecord(**inspection.values))
         _move_duty(obligation, asset, inspection)
-        if obligation.statutory:
+        other = others.get(obligation.id)
+        report_no = inspection.values["report_no"]
+        if other is not None and (other.id, report_no) not in taken:
+            mirror = _fulfils_too(obligation, asset, inspection, other)
+            if mirror is not None:
+                records.append(mirror)
+                taken.add((other.id, report_no))
+        if obligation.statutory or obligation.kind in rules.AUTO_KINDS:
             statutory[asset.id] = asset
     # ids taken first: with them the flush sends one executemany, where SQLite would
     # otherwise get an INSERT … RETURNING per record
@@ -1361,15 +1445,19 @@ def _renewal_select(today: dt.date) -> Select:
         .group_by(Fault.asset_id)
         .subquery()
     )
+    statutory = Obligation.statutory.is_(True)
+    assessment = Obligation.kind.in_(rules.AUTO_KINDS)
     duties = (
         select(
             Obligation.asset_id.label("asset_id"),
-            func.sum(case((Obligation.failed.is_(True), 1), else_=0)).label("failed"),
-            func.sum(
-                case((and_(Obligation.failed.is_(False), Obligation.next_due < today), 1), else_=0)
-            ).label("overdue"),
+            func.sum(case((and_(statutory, Obligation.failed.is_(True)), 1), else_=0))
+            .label("failed"),
+            func.sum(case((and_(statutory, Obligation.failed.is_(False),
+                                Obligation.next_due < today), 1), else_=0)).label("overdue"),
+            func.sum(case((and_(assessment, Obligation.failed.is_(True)), 1), else_=0))
+            .label("assessment_failed"),
         )
-        .where(Obligation.active.is_(True), Obligation.statutory.is_(True))
+        .where(Obligation.active.is_(True), or_(statutory, assessment))
         .group_by(Obligation.asset_id)
         .subquery()
     )
@@ -1381,6 +1469,7 @@ def _renewal_select(today: dt.date) -> Select:
     cost = func.coalesce(faults.c.cost, 0)
     n_failed = func.coalesce(duties.c.failed, 0)
     n_overdue = func.coalesce(duties.c.overdue, 0)
+    n_assessment_failed = func.coalesce(duties.c.assessment_failed, 0)
 
     def capped(expr, cap):
         return case((expr > cap, cap), (expr < 0, 0), else_=expr)
@@ -1408,7 +1497,10 @@ def _renewal_select(today: dt.date) -> Select:
         else_=0,
     )
     energy_pts = case((Asset.energy_grade.in_(rules.LOW_ENERGY_GRADES), 10), else_=0)
+    # a failed safety assessment: renewal first (city plan annex, row 1)
+    assessment_pts = case((n_assessment_failed > 0, 100), else_=0)
     parts = {
+        "assessment_pts": assessment_pts,
         "life_pts": life_pts,
         "past_life_pts": past_life_pts,
         "vessel_pts": vessel_pts,
@@ -1440,6 +1532,8 @@ def _renewal_select(today: dt.date) -> Select:
 def _reasons(row) -> list[str]:
     asset = row.Asset
     out = []
+    if row.assessment_pts:
+        out.append(_("安全评估不合格，设备停用，应列入更新计划") + f" +{int(row.assessment_pts)}")
     if row.life_pts:
         pct = round(100 * row.days_used / row.life_days) if row.life_days else 0
         out.append(

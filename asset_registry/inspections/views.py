@@ -23,7 +23,7 @@ from ..assets import services as asset_services
 from ..enums import Role
 from ..pagination import paginate
 from ..web import EDITORS, MANAGERS, current_scope, login_required, roles_required
-from . import rules, safety, services
+from . import registration, rules, safety, services
 from .forms import FaultForm, InspectionForm, ObligationForm, ResolveForm
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
@@ -98,6 +98,8 @@ def _panel():
             "attachments": services.attachments_by_record(scope, [r.id for r in records]),
             "faults": services.faults_of(scope, asset, limit=limit),
             "safety": safety.explain(asset, today),
+            "restrictions": safety.restrictions(asset),
+            "life_steps": registration.steps(asset, today),
             "today": today,
             "can_record": scope.role in EDITORS,
             "can_manage": scope.role in MANAGERS,
@@ -208,6 +210,19 @@ def record(obligation_id: int):
         via_scan=_via_scan(),
         vessel=rules.grade_governs(obligation.kind, obligation.asset.special_code),
     ), status
+
+
+@bp.post("/assets/<int:asset_id>/registration-change")
+@roles_required(Role.INSTITUTION_MANAGER)
+def registration_change(asset_id: int):
+    asset = _asset_or_404(asset_id)
+    try:
+        registration.record_change(current_scope(), asset, request.form, _user_id())
+    except services.InspectionError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("assets.detail", asset_id=asset.id) + "#life-steps"), 303
+    flash(_("使用登记变更已记录，定期检验周期已按分类设置缩短。"), "success")
+    return redirect(url_for("assets.detail", asset_id=asset.id) + "#life-steps")
 
 
 @bp.route("/obligations/<int:obligation_id>/check", methods=["GET", "POST"])

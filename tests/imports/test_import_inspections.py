@@ -54,7 +54,7 @@ def test_inspection_records_import(app, tmp_path):
         (
             4,
             "检验结论",
-            "检验结论不适用于该检验项目（可选：符合要求、基本符合要求、不符合要求、复检合格）",
+            "检验结论不适用于该检验项目（可选：符合要求、基本符合要求、不符合要求、合格、不合格、复检合格、复检不合格）",
         ),
     ]
     result = run_inspections("hcxf", path, valid_only=True)

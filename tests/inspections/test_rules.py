@@ -41,7 +41,7 @@ def test_add_months_clamps_and_first_due_rolls_forward():
 
 def test_cableway_annual_and_full_inspection_cycles(as_user):
     with clock.frozen(D(2024, 7, 1)), as_user("wml") as scope:
-        cableway = make_asset(scope, "wml", "SE-9000", name="测试索道")
+        cableway = make_asset(scope, "wml", "SE-9000", name="测试索道", design_life_years=30)
         kinds = {o.kind for o in services.obligations_of(scope, cableway)}
         assert {
             "annual_inspection",
@@ -89,10 +89,12 @@ def test_cableway_annual_and_full_inspection_cycles(as_user):
             user_id=None,
         )
         assert full.next_due == D(2027, 6, 20)
-        assert services.valid_until(cableway) == D(2025, 6, 10)
+        # the full inspection is also the year's annual one (and the older one was history)
+        assert annual.next_due == D(2025, 6, 20)
+        assert services.valid_until(cableway) == D(2025, 6, 20)
         assert services.compliance(cableway, D(2024, 7, 1)) == "ok"
-        assert services.compliance(cableway, D(2025, 5, 20)) == "due_soon"
-        assert services.compliance(cableway, D(2025, 6, 11)) == "overdue"
+        assert services.compliance(cableway, D(2025, 5, 30)) == "due_soon"
+        assert services.compliance(cableway, D(2025, 6, 21)) == "overdue"
 
 
 def test_grade_three_vessel_uses_the_inspectors_interval(as_user):
@@ -160,6 +162,7 @@ def test_vessel_grades_and_design_life_duties(as_user):
             "SE-2100",
             commissioned_on=D(2002, 1, 10),
             vessel_grade=2,
+            design_life_years=20,
             name="老旧储罐",
         )
         assert duty(old, "periodic_inspection").interval_months == 72

@@ -51,7 +51,11 @@ def sql_safety(org_ids, today) -> dict:
                 else "o.next_due - CAST(:today AS DATE) <= o.lead_days")
     rows = db.session.execute(text(
         "SELECT state, COUNT(*) FROM (SELECT CASE"
-        f" WHEN {duty} o.failed = {true}) OR (a.vessel_grade = 5 AND a.special_code = '2100')"
+        f" WHEN {duty} o.failed = {true})"
+        " OR EXISTS (SELECT 1 FROM obligation o WHERE o.asset_id = a.id"
+        f"  AND o.active = {true} AND o.failed = {true}"
+        "  AND o.kind IN ('design_life_assessment', 'risk_assessment'))"
+        " OR (a.vessel_grade = 5 AND a.special_code = '2100')"
         "  THEN 'failed'"
         f" WHEN {duty} o.next_due < :today) THEN 'overdue'"
         " WHEN a.status <> 'in_service' OR EXISTS (SELECT 1 FROM fault f WHERE f.asset_id = a.id"
