@@ -69,7 +69,9 @@ _NON_NULL_DEFAULTS = {
 # File keys → asset columns, in template order; derived columns follow.
 FILE_COLUMNS = tuple("category_id" if f.key == "category" else f.key for f in ASSET_FIELDS)
 # register_code: an older 注册代码 found in the 设备代码 column (assets.codes.check_import_row)
-DERIVED_COLUMNS = ("is_special", "special_code", "design_life_end", "register_code")
+# design_life_from_category: no 设计使用年限 given, the category's default filled in
+DERIVED_COLUMNS = ("is_special", "special_code", "design_life_end", "register_code",
+                   "design_life_from_category")
 ASSET_COLUMNS = FILE_COLUMNS + DERIVED_COLUMNS
 _INDEX = {c: i for i, c in enumerate(ASSET_COLUMNS)}
 _KEY_INDEX = {f.key: _INDEX["category_id" if f.key == "category" else f.key] for f in ASSET_FIELDS}
@@ -563,6 +565,15 @@ class AssetClassifier:
             for key in ("design_life_years", "accounting_life_years"):
                 if vals[_INDEX[key]] is None and (base is None or key in clean):
                     vals[_INDEX[key]] = getattr(category, key)
+                    if key == "design_life_years":
+                        vals[_INDEX["design_life_from_category"]] = vals[_INDEX[key]] is not None
+        given = clean.get("design_life_years")
+        if given is not None and (base is None or given != base[_INDEX["design_life_years"]]):
+            # a design life given in the file (an export's own value re-imported keeps
+            # whatever it was: the round trip changes nothing)
+            vals[_INDEX["design_life_from_category"]] = False
+        if vals[_INDEX["design_life_from_category"]] is None:
+            vals[_INDEX["design_life_from_category"]] = False
         special = bool(category and category.is_special)
         vals[_INDEX["is_special"]] = special
         vals[_INDEX["special_code"]] = category.special_code if special else None
@@ -921,6 +932,8 @@ def _asset_facts(org_id: int, asset_id: int, values: tuple, categories: dict) ->
         vessel_grade=values[_INDEX["vessel_grade"]],
         radiation=values[_INDEX["radiation"]],
         metrology=values[_INDEX["metrology"]],
+        own_design_life=values[_INDEX["design_life_years"]] is not None
+        and not values[_INDEX["design_life_from_category"]],
     )
 
 

@@ -229,3 +229,29 @@ def test_inspection_import_is_set_based_and_keeps_run_states(app, tmp_path):
             next_year = inspected.replace(year=inspected.year + 1)
             assert duties[f"{p}-L{i}"] == (inspected, next_year, False)
     assert counts[12] == counts[2], counts
+
+
+def test_a_category_default_design_life_from_an_import_never_stops(app, tmp_path):
+    from asset_registry.assets.models import Asset
+
+    p = unique_prefix()
+    ledger = simple_ledger(
+        tmp_path / "lifts.xlsx",
+        [(f"{p}-D1", "老电梯", "电梯", "2005-01-01", None),
+         (f"{p}-D2", "铭牌电梯", "电梯", "2005-01-01", 15)],
+        headers=("资产编号", "设备名称", "类别", "投用日期", "设计使用年限"),
+    )
+    result = run("hcxf", ledger)
+    assert result.new == 2, result.errors[:3]
+    with use_scope(Scope.system()):
+        assets = {a.asset_code: a for a in db.session.scalars(
+            select(Asset).where(Asset.asset_code.like(f"{p}-%")))}
+        hinted, entered = assets[f"{p}-D1"], assets[f"{p}-D2"]
+        assert hinted.design_life_from_category and not entered.design_life_from_category
+
+        def kinds(asset):
+            return set(db.session.scalars(
+                select(Obligation.kind).where(Obligation.asset_id == asset.id)))
+
+        assert "design_life_assessment" not in kinds(hinted)
+        assert "design_life_assessment" in kinds(entered)
