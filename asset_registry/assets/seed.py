@@ -1,4 +1,6 @@
-"""Demo equipment for each Jincheng demo institution (idempotent; runs after catalog)."""
+"""Demo equipment for each Jincheng demo institution (idempotent; runs after catalog):
+the hand-made devices below, which tests and the README name, then the generated
+ledger of every institution (demo_ledger.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from ..catalog.models import Category
 from ..extensions import db
 from ..tenancy.models import Organisation
 from ..tenancy.scope import Scope
+from .demo_ledger import seed_ledger
 from .models import Asset
 
 D = dt.date
@@ -103,7 +106,7 @@ DEMO: dict[str, list[tuple]] = {
         *[
             (f"HCXF-GGC-2017-00{i}", f"电动观光车 {i} 号", "SE-5000", "LQY142B", "绿通科技",
              "游客服务中心", "景区环线", D(2017, 4, 1), D(2017, 5, 1), "128000",
-             {"equipment_code": f"5110446022017{i:05d}", "registration_no": f"车5110晋E0{i}17"})
+             {"equipment_code": f"5200446022017{i:05d}", "registration_no": f"车5200晋E0{i}17"})
             for i in (1, 2)
         ],
         ("HCXF-DT-2006-001", "御书楼观光电梯", "SE-3000", "GPS-III", "广州日立电梯", "工程部",
@@ -114,29 +117,29 @@ DEMO: dict[str, list[tuple]] = {
          {"equipment_code": "311010015202000031", "registration_no": "梯3110晋E2007"}),
         ("HCXF-YL-2014-001", "自控飞机", "SE-6000", "ZKF-24", "中山金马科技", "游乐部",
          "相府欢乐园", D(2014, 4, 1), D(2014, 6, 1), "850000",
-         {"equipment_code": "640010047201400002", "registration_no": "游6400晋E1406"}),
+         {"equipment_code": "670010047201400002", "registration_no": "游6700晋E1406"}),
         ("HCXF-GL-2010-001", "燃气热水锅炉", "SE-1000", "WNS1.4-0.7/95/70-Q", "太原锅炉集团",
          "工程部", "锅炉房", D(2010, 9, 1), D(2010, 11, 1), "260000",
-         {"equipment_code": "131014001201000011", "registration_no": "锅1310晋E1011"}),
+         {"equipment_code": "120014001201000011", "registration_no": "锅1200晋E1011"}),
     ],
     "wml": [
         ("WML-SD-2016-001", "王莽岭客运索道（脱挂抱索器吊厢式）", "SE-9000", "8MGD", "法国POMA",
          "索道公司", "王莽岭景区", D(2015, 10, 1), D(2016, 5, 1), "98000000",
-         {"equipment_code": "911010001201600001", "registration_no": "索9110晋E1605"}),
+         {"equipment_code": "912010001201600001", "registration_no": "索9120晋E1605"}),
         ("WML-SD-2005-002", "锡崖沟双线往复式索道", "SE-9000", "4S", "北京起重运输机械院",
          "索道公司", "锡崖沟", D(2004, 12, 1), D(2005, 7, 1), "23000000",
-         {"equipment_code": "912010003200500002", "registration_no": "索9120晋E0507"}),
+         {"equipment_code": "911010003200500002", "registration_no": "索9110晋E0507"}),
         ("WML-GGC-2019-001", "燃油观光车", "SE-5000", "LT-S14", "朗晴", "交通部",
          "景区盘山公路", D(2019, 4, 1), D(2019, 5, 1), "156000",
-         {"equipment_code": "512046001201900004", "registration_no": "车5120晋E0419"}),
+         {"equipment_code": "520046001201900004", "registration_no": "车5200晋E0419"}),
     ],
     "stxz": [
         ("STXZ-YL-2018-001", "旋转木马", "SE-6000", "XZM-36", "中山金马科技", "游乐部",
          "欢乐谷", D(2018, 3, 1), D(2018, 5, 1), "650000",
-         {"equipment_code": "620010047201800011", "registration_no": "游6200晋E1805"}),
+         {"equipment_code": "660010047201800011", "registration_no": "游6600晋E1805"}),
         ("STXZ-YL-2012-002", "摩天轮", "SE-6000", "MTL-42", "温州南方游艺", "游乐部",
          "欢乐谷", D(2012, 4, 1), D(2012, 7, 1), "4800000",
-         {"equipment_code": "630010088201200003", "registration_no": "游6300晋E1207"}),
+         {"equipment_code": "610010088201200003", "registration_no": "游6100晋E1207"}),
         ("STXZ-YY-2021-001", "演艺中心舞台灯光系统", "PERF-LIGHT", "定制", "浙江大丰",
          "演艺部", "司徒小镇大剧场", D(2021, 5, 1), D(2021, 6, 1), "2300000", {}),
     ],
@@ -183,4 +186,6 @@ def seed_demo() -> None:
                 **extra,
             }
             create_asset(scope, data, org_id=org_id)
+    db.session.flush()
+    seed_ledger()
     db.session.flush()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import zlib
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
+from sqlalchemy.orm import contains_eager
 
 from .. import clock
 from ..assets.models import Asset
@@ -40,6 +42,114 @@ FAULTS = {
         (90, "medium", "门密封圈老化漏汽", "8", "3500", "更换门密封圈"),
     ],
 }
+
+
+# The generated ledger (assets/demo_ledger.py): each device falls in one scenario by a
+# hash of its code, so every safety state shows, in the proportions a bureau would meet.
+# (upper bound of crc32(code) % 100, scenario), the first that fits.
+SCENARIOS = ((4, "failed"), (8, "overdue"), (14, "unverified"), (28, "due_soon"), (100, "ok"))
+
+
+def _scenario(code: str) -> str:
+    bucket = zlib.crc32(code.encode()) % 100
+    return next(name for bound, name in SCENARIOS if bucket < bound)
+
+
+def _verdicts(obligation: Obligation) -> tuple[str, str]:
+    """(a passing, a failing) conclusion of the duty's set: 合格/不合格 on medical
+    metrology and radiation reports, 符合要求/不符合要求 on TSG reports, 允许运行/停止运行
+    for vehicles."""
+    allowed = rules.CONCLUSIONS.get(obligation.conclusion_set, rules.CONCLUSIONS["general"])
+    if "合格" in allowed and not obligation.asset.is_special:
+        return "合格", "不合格"
+    passing = next(c for c, ok in allowed.items() if ok)
+    failing = next(c for c, ok in allowed.items() if not ok)
+    return passing, failing
+
+
+def _ledger_entries(obligation: Obligation, scenario: str, today: dt.date, n: int) -> list:
+    """The records one statutory duty of the generated ledger gets, oldest first."""
+    months, days = obligation.interval_months, obligation.interval_days
+    if not (months or days):
+        return []
+    span = (rules.after(today, months, days) - today).days
+    if span < 40:
+        return []
+    seed = zlib.crc32(obligation.asset.asset_code.encode()) + obligation.id
+    if scenario == "failed":
+        target = today - dt.timedelta(days=5 + seed % 50)  # the failing inspection
+    elif scenario == "overdue":
+        target = today - dt.timedelta(days=3 + seed % 80)  # the date that passed
+    elif scenario == "due_soon":
+        target = today + dt.timedelta(days=2 + seed % 26)
+    else:
+        target = today + dt.timedelta(days=31 + seed % (span - 31))
+    last = target if scenario == "failed" else (
+        rules.add_months(target, -months) if months else target - dt.timedelta(days=days)
+    )
+    before = rules.add_months(last, -months) if months else last - dt.timedelta(days=days)
+    started = obligation.asset.commissioned_on or obligation.asset.purchase_date
+    passing, failing = _verdicts(obligation)
+    agency = AGENCY[True] if obligation.asset.is_special else "晋城市计量检定测试所"
+
+    def entry(day: dt.date, conclusion: str, k: int, **extra) -> tuple:
+        return (obligation, {
+            "inspected_on": day, "conclusion": conclusion, "agency": agency,
+            "report_no": f"JCD{day:%Y%m%d}-{obligation.id:06d}-{k}", **extra})
+
+    out = []
+    if n % 3 == 0 and before >= (started or before) and before >= rules.EARLIEST_INSPECTION:
+        out.append(entry(before, passing, 1))  # an earlier cycle for one in three
+    if scenario == "failed":
+        out.append(entry(last, failing, 2, problems="安全保护装置动作不可靠；主要受力部件锈蚀"))
+    else:
+        out.append(entry(last, passing, 2, next_due=target))
+    return out
+
+
+def _ledger_histories() -> None:
+    """Inspection histories for the generated ledger, set-based: one query for the
+    duties (with their assets), one record_inspections call. Idempotent: duties that
+    already carry records are left alone."""
+    from ..assets.demo_ledger import GENERATED
+
+    today = clock.today()
+    duties = db.session.scalars(
+        select(Obligation)
+        .join(Asset, Asset.id == Obligation.asset_id)
+        .where(
+            Asset.asset_code.like(f"%{GENERATED}%"),
+            Obligation.active.is_(True),
+            Obligation.statutory.is_(True),
+            Obligation.last_done.is_(None),
+            ~exists().where(InspectionRecord.obligation_id == Obligation.id),
+        )
+        .options(contains_eager(Obligation.asset))
+        .order_by(Obligation.asset_id, Obligation.id)
+    ).all()
+    entries = []
+    first_of_asset: set[int] = set()
+    for n, obligation in enumerate(duties):
+        scenario = _scenario(obligation.asset.asset_code)
+        if obligation.kind in rules.AUTO_KINDS:
+            # dated by the asset's life, not by a certificate: a device past its life has
+            # had its 安全评估 (passed) unless it is one of the overdue ones
+            due = obligation.next_due
+            if due is not None and due < today and scenario != "overdue":
+                day = min(today, due + dt.timedelta(days=20))
+                entries.append((obligation, {
+                    "inspected_on": day, "conclusion": "符合要求", "agency": AGENCY[True],
+                    "report_no": f"JCA{day:%Y%m%d}-{obligation.id:06d}",
+                    "inspection_type": "安全评估"}))
+            continue
+        if obligation.asset_id in first_of_asset:
+            scenario = "ok"  # the scenario is the asset's first duty's; the others current
+        first_of_asset.add(obligation.asset_id)
+        if scenario == "unverified":
+            continue
+        entries.extend(_ledger_entries(obligation, scenario, today, n))
+    if entries:
+        services.record_inspections(Scope.system(), entries, user_id=None, method="import")
 
 
 def _assets() -> dict[tuple[str, str], Asset]:
@@ -106,7 +216,11 @@ def _faults(asset: Asset, rows, today: dt.date) -> None:
 
 
 def seed_demo() -> None:
-    assets = _assets()
+    from ..assets.seed import DEMO
+
+    hand_made = {(org, row[0]) for org, rows in DEMO.items() for row in rows}
+    assets = {key: a for key, a in _assets().items() if key in hand_made}
+    _ledger_histories()
     if not assets:
         return  # the asset seed has not landed: nothing to give a history to
     today = clock.today()

@@ -1,4 +1,5 @@
-"""The Jincheng demo tree (晋市政发〔2024〕12号 tasks 五–七) and one user per desk."""
+"""The Jincheng demo tree (晋市政发〔2024〕12号 tasks 五–七: every institution the plan
+names, the six county-level people's hospitals among them) and one user per desk."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ ORGANISATIONS = [
     ("rjkf", "晋城荣军康复医院", OrgKind.INSTITUTION, Sector.HEALTH, "泽州县", "wjw"),
     ("gprmyy", "高平市人民医院", OrgKind.INSTITUTION, Sector.HEALTH, "高平市", "wjw"),
     ("yxrmyy", "阳城县人民医院", OrgKind.INSTITUTION, Sector.HEALTH, "阳城县", "wjw"),
+    # the other four of the plan's six county-level people's hospitals (task 六)
+    ("zzrmyy", "泽州县人民医院", OrgKind.INSTITUTION, Sector.HEALTH, "泽州县", "wjw"),
+    ("lcrmyy", "陵川县人民医院", OrgKind.INSTITUTION, Sector.HEALTH, "陵川县", "wjw"),
+    ("qsrmyy", "沁水县人民医院", OrgKind.INSTITUTION, Sector.HEALTH, "沁水县", "wjw"),
+    ("cqrmyy", "晋城市城区人民医院", OrgKind.INSTITUTION, Sector.HEALTH, "城区", "wjw"),
     ("sxkj", "山西科技学院", OrgKind.INSTITUTION, Sector.EDUCATION, "城区", "jyj"),
     ("zyjs", "晋城职业技术学院", OrgKind.INSTITUTION, Sector.EDUCATION, "城区", "jyj"),
     ("zzxx", "晋城市中等专业学校", OrgKind.INSTITUTION, Sector.EDUCATION, "城区", "jyj"),
