@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from asset_registry.extensions import db
 from asset_registry.plans.models import FundingLine, PlanItem, RenewalPlan, ReviewEvent
@@ -95,3 +95,55 @@ def test_dashboards_stay_in_scope(make_plan, login):
     wb = load_workbook(io.BytesIO(r.data))
     cells = {str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row}
     assert "晋城市人民医院" not in cells and "皇城相府景区" in cells
+
+
+def test_attachments_links_and_picker_stay_in_their_institution(make_plan, old_asset, login):
+    from asset_registry.plans.models import PlanAttachment, PlanItemAsset
+    from asset_registry.tenancy.scope import Scope
+
+    first, second = old_asset("rmyy"), old_asset("rmyy")
+    plan_id = make_plan("rmyy", items=1)
+    owner = login("rmyy")
+    item_id = load("rmyy", plan_id).items[0].id
+    r = owner.post(f"/plans/{plan_id}/items/{item_id}/edit", {
+        "replaced_asset_ids": [str(first), str(second)], "equipment_name": "DR", "quantity": "1",
+        "unit_price": "100000", "planned_quarter": "2025Q4", "reasons": "past_design_life",
+        "funding_source": "self_funded", "funding_amount": "100000",
+    })
+    assert r.status_code == 302
+    owner.post(f"/plans/{plan_id}/attachments",
+               {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "q.pdf"), "item_id": str(item_id)},
+               content_type="multipart/form-data")
+    with use_scope(Scope.system()):
+        att_id = db.session.scalar(
+            select(PlanAttachment.id).where(PlanAttachment.plan_id == plan_id))
+    assert owner.get(f"/plans/{plan_id}/attachments/{att_id}").status_code == 200
+    for other in ("hcxf", "jyj"):
+        c = login(other)
+        assert c.get(f"/plans/{plan_id}/attachments/{att_id}").status_code == 404
+        assert c.get(f"/plans/{plan_id}/assets.json?q=OLD").status_code == 404
+        with use_scope(scope_of(other)):
+            assert db.session.scalars(
+                select(PlanAttachment).where(PlanAttachment.id == att_id)).all() == []
+            assert db.session.scalars(
+                select(PlanItemAsset).where(PlanItemAsset.item_id == item_id)).all() == []
+    h = login("hcxf")
+    r = h.post(f"/plans/{plan_id}/attachments/{att_id}/delete")
+    assert r.status_code == 404
+    r = h.post(f"/plans/{plan_id}/attachments",
+               {"file": (io.BytesIO(b"%PDF-1.4\n"), "x.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 404
+    # hcxf's own plan cannot link rmyy's assets through the form
+    own = make_plan("hcxf", items=0, reviewer="wlj")
+    h.post(f"/plans/{own}/items/new", {
+        "replaced_asset_ids": [str(first)], "equipment_name": "x", "quantity": "1",
+        "unit_price": "100", "planned_quarter": "2025Q4", "funding_source": "self_funded",
+        "funding_amount": "100",
+    })
+    with use_scope(Scope.system()):
+        db.session.expire_all()
+        assert db.session.scalar(select(func.count(PlanItemAsset.id)).where(
+            PlanItemAsset.asset_id == first)) == 1
+    with use_scope(scope_of("wjw")):  # the supervising bureau sees both
+        assert len(db.session.scalars(
+            select(PlanItemAsset).where(PlanItemAsset.item_id == item_id)).all()) == 2
