@@ -219,7 +219,10 @@ def document(base_url: str) -> dict:
                     "summary": "One asset with its inspection duties",
                     "parameters": [_id_path("asset_id")],
                     "responses": {
-                        "200": _ok(_ref("AssetDetail")),
+                        "200": _ok(_ref("AssetDetail"), links={"RecordInspection": {
+                            "operationId": "recordInspection",
+                            "parameters": {
+                                "obligation_id": "$response.body#/obligations/0/id"}}}),
                         "404": {"$ref": "#/components/responses/NotFound"},
                         **_ERRORS,
                     },
@@ -265,7 +268,11 @@ def document(base_url: str) -> dict:
                         "201": _ok(_ref("Recorded"), "Recorded"),
                         "403": _error("The token's role cannot record inspections"),
                         "404": {"$ref": "#/components/responses/NotFound"},
-                        "422": _error("Invalid input (`field` names the field)"),
+                        "422": _error(
+                            "Well-formed but refused by the inspection rules (a conclusion "
+                            "outside the duty's set, a date out of range…); `field` names "
+                            "the field"
+                        ),
                         **_ERRORS,
                     },
                 }
@@ -350,7 +357,11 @@ def document(base_url: str) -> dict:
                     "type": "object",
                     "required": ["inspected_on", "conclusion"],
                     "properties": {
-                        "inspected_on": {"type": "string", "format": "date"},
+                        "inspected_on": {
+                            "type": "string",
+                            "format": "date",
+                            "description": "Not before 1950-01-01 and not in the future",
+                        },
                         "conclusion": {
                             "type": "string",
                             "enum": ALL_CONCLUSIONS,

@@ -4,11 +4,13 @@ that schemathesis checks against the live app (all checks, stateful links)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.generation import GenerationMode
 from sqlalchemy import select
@@ -168,39 +170,44 @@ def test_the_schema_describes_every_field_returned(client, site):
 EXAMPLES = 30  # per operation and mode: bounded, so the suite stays quick
 
 
-def _run(strategy, token: str, failures: list[str], label: str) -> None:
+def _run(strategy, failures: list[str], label: str) -> None:
     @given(case=strategy)
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.generate])
     def check(case):
         try:
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+            case.call_and_validate()
         except Exception as exc:  # noqa: BLE001 - collect every finding, then report
             failures.append(f"{label}: {str(exc)[:600]}")
 
-    check()
+    # negative mode on an operation without parameters has nothing invalid to send
+    with contextlib.suppress(Unsatisfiable):
+        check()
 
 
 def test_schemathesis_finds_nothing(live_server, site):
     """Every check schemathesis has, positive and negative data, on every operation,
     then the stateful run along the document's links."""
     schema = schemathesis.openapi.from_url(f"{live_server}/api/v1/openapi.json")
+    # the token is the test's, not generated data: schemathesis sends it on every call
+    # (and its ignored_auth check still tries without it and with a wrong one)
+    schema.config.update(headers={"Authorization": f"Bearer {site['token']}"})
+    schema.config.generation.update(with_security_parameters=False)
+    # a well-formed inspection the rules refuse (a conclusion outside the duty's set, a
+    # date before 1950 or in the future) is the documented 422: rules a JSON schema
+    # cannot state, so 422 counts as an answer to valid data, like 404 does
+    acceptance = schema.config.checks.positive_data_acceptance
+    acceptance.expected_statuses = [*acceptance.expected_statuses, "422"]
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
         for mode in GenerationMode:
-            _run(operation.as_strategy(generation_mode=mode), site["token"], failures,
+            _run(operation.as_strategy(generation_mode=mode), failures,
                  f"{operation.label} [{mode.value}]")
     assert not failures, "\n\n".join(failures[:10])
 
-    machine = schema.as_state_machine()
-
-    class Stateful(machine):
-        def get_call_kwargs(self, case):
-            return {"headers": {"Authorization": f"Bearer {site['token']}"}}
-
     run_state_machine_as_test(
-        Stateful,
-        settings=settings(max_examples=10, stateful_step_count=4, deadline=None,
+        schema.as_state_machine(),
+        settings=settings(max_examples=30, stateful_step_count=6, deadline=None,
                           database=None, suppress_health_check=list(HealthCheck)),
     )
