@@ -741,10 +741,10 @@ def latest_review_comment(scope: Scope, plan: RenewalPlan) -> tuple[ReviewEvent,
         (event, name)
         for event, name in review_events(scope, plan)
         if event.to_status in (PlanStatus.RETURNED, PlanStatus.APPROVED, PlanStatus.REJECTED)
-        and event.comment
         and event.from_status == PlanStatus.SUBMITTED
     ]
-    return decided[-1] if decided else None
+    # an older comment would mislead once a later decision was taken without one
+    return decided[-1] if decided and decided[-1][0].comment else None
 
 
 # --------------------------------------------------------------------------- the diff

@@ -139,3 +139,69 @@ def test_renewal_loop(page):
         assert old.disposal_recipient == "联影医疗（以旧换新）"
     page.goto(f"/plans/asset/{ct_id}/chain")
     assert new_code in page.content()
+
+
+def test_reviewer_approves_one_item_and_returns_another(page):
+    """wjw decides item by item; rmyy reads the comment on top, attaches the quotation,
+    picks a second replaced asset by search, resubmits; wjw sees the diff and approves."""
+    from asset_registry.plans import services
+    from tests.plans.support import item_input
+
+    scope = scope_of("rmyy")
+    with use_scope(scope):
+        plan = services.create_plan(scope, year=2025, title=unique("逐项审核"))
+        ct = services.save_item(scope, plan, item_input(equipment_name="64排CT"))
+        us = services.save_item(scope, plan, item_input(equipment_name="彩色超声"))
+        services.submit(scope, plan)
+        db.session.commit()
+        plan_id, ct_id, us_id = plan.id, ct.id, us.id
+    extra = over_age_ct()
+    with use_scope(Scope.system()):
+        extra_code = db.session.get(Asset, extra).asset_code
+    page.on("dialog", lambda dialog: dialog.accept())
+    plan_url = f"/plans/{plan_id}"
+
+    browser_login(page, "wjw")
+    page.goto(plan_url)
+    page.check(f"#decide-approve-{ct_id}")
+    page.check(f"#decide-return-{us_id}")
+    page.fill(f"#note-{us_id}", "请附三家询价单")
+    page.click("#decide")
+    assert page.locator("#plan-status").inner_text() == "已退回"
+    assert "同意" in page.locator(f"#item-{ct_id} .item-decision").inner_text()
+
+    switch_user(page, "rmyy")
+    page.goto(plan_url)
+    assert "同意 1 项，退回 1 项" in page.locator("#latest-comment").inner_text()
+    assert "请附三家询价单" in page.locator(f"#item-{us_id}").inner_text()
+    assert page.locator("#revise-plan").count() == 0
+    assert page.locator("#submit-plan").inner_text() == "重新提交审核"
+    assert page.locator(f"#item-{ct_id} a:has-text('修改')").count() == 0
+    page.set_input_files("#attachment-file", files=[{
+        "name": "询价单.pdf", "mimeType": "application/pdf",
+        "buffer": b"%PDF-1.4\n%%EOF\n"}])
+    page.select_option("#attachment-item", str(us_id))
+    page.click("#upload-attachment")
+    assert "询价单.pdf" in page.locator(f"#item-{us_id}").inner_text()
+    page.click(f"#item-{us_id} a:has-text('修改')")
+    page.fill("#asset-search", extra_code)
+    page.click("#asset-search-btn")
+    page.click(f".pick-asset[data-id='{extra}']")
+    assert page.locator(f"#asset-{extra}").is_checked()
+    page.fill("input[name=unit_price]", "180000")
+    rows = page.locator(".funding-row")
+    rows.nth(0).locator("input").fill("150000")
+    rows.nth(1).locator("input").fill("30000")
+    page.click("#save-item")
+    assert extra_code in page.locator(f"#item-{us_id} .replaced-assets").inner_text()
+    page.click("#submit-plan")
+    assert page.locator("#plan-status").inner_text() == "已提交待审"
+
+    switch_user(page, "wjw")
+    page.goto(plan_url)
+    changed = page.locator("#diff-table tr.diff-changed")
+    assert "彩色超声" in changed.inner_text() and "-20,000.00" in changed.inner_text()
+    assert page.locator(f"#decide-approve-{ct_id}").count() == 0
+    page.check(f"#decide-approve-{us_id}")
+    page.click("#decide")
+    assert page.locator("#plan-status").inner_text() == "已批准"
