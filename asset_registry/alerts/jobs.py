@@ -84,6 +84,9 @@ def scan_and_queue(today: dt.date | None = None) -> services.ScanResult:
         inspections.enforce_must_not_run(today)
         safety.refresh_day(today)
         result = services.scan(today)
+        from ..inspections import permits
+
+        permits.notify_expiring(today)
         db.session.commit()
         from ..reports.jobs import refresh_daily  # dashboards; own commit, logs its failures
 

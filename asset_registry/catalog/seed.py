@@ -45,7 +45,12 @@ PM = ("preventive_maintenance", "预防性维护", 6, {"statutory": False})
 MEDICAL_TEMPLATES = [
     PM,
     ("metrology", "强制检定", 12, {"condition": "metrology"}),
+    # 放射诊疗 (DOMAIN.md §4): 验收检测 once after installation (again after a major
+    # repair), 状态检测 at least annually, 稳定性检测 as the institution's own regular check
+    ("acceptance_test", "放射设备验收检测", None, {"condition": "radiation"}),
     ("radiation_test", "放射设备状态检测", 12, {"condition": "radiation"}),
+    ("stability_test", "放射设备稳定性检测", 3,
+     {"condition": "radiation", "statutory": False, "lead_days": 14}),
 ]
 
 # code, name, name_en, parent, family, special code, design life, accounting life, templates

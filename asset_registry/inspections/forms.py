@@ -75,6 +75,10 @@ class FaultForm(FlaskForm):
         description=_l("特种设备的严重故障默认停机；确需继续运行时勾选并说明理由。"),
     )
     run_on_reason = StringField(_l("继续运行的理由"), validators=[Optional(), Length(max=500)])
+    major_repair = BooleanField(
+        _l("需大修（更换关键部件）"),
+        description=_l("放射设备大修后须重新进行验收检测，处理完毕时自动生成该项目。"),
+    )
     attachment = FileField(
         _l("照片"), render_kw={"accept": "image/jpeg,image/png", "capture": "environment"}
     )

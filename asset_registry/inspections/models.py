@@ -23,6 +23,7 @@ from .. import clock
 from ..assets.models import Asset, AssetOwned
 from ..enums import LabelledEnum
 from ..extensions import db
+from ..tenancy.scope import TenantOwned
 
 
 class ObligationKind(LabelledEnum):
@@ -37,6 +38,8 @@ class ObligationKind(LabelledEnum):
     PREVENTIVE_MAINTENANCE = "preventive_maintenance"
     DAILY_CHECK = "daily_check"
     MONTHLY_CHECK = "monthly_check"
+    ACCEPTANCE_TEST = "acceptance_test"
+    STABILITY_TEST = "stability_test"
     DESIGN_LIFE_ASSESSMENT = "design_life_assessment"
     RISK_ASSESSMENT = "risk_assessment"
 
@@ -51,6 +54,8 @@ class ObligationKind(LabelledEnum):
             "user_annual_check": _l("年度检查"),
             "metrology": _l("计量检定"),
             "radiation_test": _l("放射状态检测"),
+            "acceptance_test": _l("验收检测"),
+            "stability_test": _l("稳定性检测"),
             "preventive_maintenance": _l("预防性维护"),
             "daily_check": _l("日常自检"),
             "monthly_check": _l("月度自检"),
@@ -162,6 +167,8 @@ class Fault(AssetOwned, db.Model):
     stops: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     # a manager let a serious fault on special equipment run on, and why
     run_on_reason: Mapped[str | None] = mapped_column(String(500))
+    # a major (key-part) repair: radiation equipment needs a new 验收检测 afterwards
+    major_repair: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     asset: Mapped[Asset] = relationship()
 
@@ -182,6 +189,35 @@ class RegistrationChange(AssetOwned, db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
+
+
+class PermitKind(LabelledEnum):
+    RADIATION_DIAGNOSIS = "radiation_diagnosis"
+    RADIATION_SAFETY = "radiation_safety"
+
+    @classmethod
+    def labels(cls) -> dict:
+        return {"radiation_diagnosis": _l("放射诊疗许可证"),
+                "radiation_safety": _l("辐射安全许可证")}
+
+
+class InstitutionPermit(TenantOwned, db.Model):
+    """A licence the institution holds (放射诊疗许可证 from the health bureau, 辐射安全许可证
+    from ecology and environment): number and validity, warned before it runs out."""
+
+    __tablename__ = "institution_permit"
+    __table_args__ = (UniqueConstraint("org_id", "kind", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    number: Mapped[str] = mapped_column(String(64))
+    issued_on: Mapped[dt.date | None]
+    expires_on: Mapped[dt.date]
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.utcnow_naive)
+
+    @property
+    def kind_label(self) -> str:
+        return PermitKind.label_of(self.kind)
 
 
 class SafetyRefresh(db.Model):

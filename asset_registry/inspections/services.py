@@ -1184,6 +1184,7 @@ def report_fault(
                 cost=cost,
                 stops=stop,
                 run_on_reason=run_on_reason,
+                major_repair=_truthy(data.get("major_repair")),
             )
             db.session.add(fault)
             db.session.flush()
@@ -1235,6 +1236,8 @@ def resolve_fault(scope: Scope, fault: Fault, data: Mapping, user_id: int | None
         fault.downtime_hours = downtime
     if cost is not None:
         fault.cost = cost
+    if fault.major_repair and asset.radiation:
+        _acceptance_after_repair(asset, resolved_on, description=fault.description)
     db.session.flush()
     if asset.status == AssetStatus.UNDER_REPAIR:
         still_open = db.session.scalar(
@@ -1249,6 +1252,17 @@ def resolve_fault(scope: Scope, fault: Fault, data: Mapping, user_id: int | None
             _refresh_run_states([asset], user_id, clock.today())
             db.session.flush()
     return fault
+
+
+def _acceptance_after_repair(asset: Asset, repaired_on: dt.date, *, description: str) -> None:
+    """After a major repair radiation equipment needs a new 验收检测 before routine use: a
+    one-off statutory duty due on the repair date (kept by sync: customised)."""
+    db.session.add(Obligation(
+        org_id=asset.org_id, asset_id=asset.id, kind=ObligationKind.ACCEPTANCE_TEST.value,
+        name=_("大修后验收检测（%(day)s）", day=repaired_on)[:100], interval_months=None,
+        interval_days=None, lead_days=0, statutory=True, conclusion_set="general",
+        next_due=repaired_on, customised=True,
+    ))
 
 
 def fault_query(scope: Scope, *, open_only: bool = False, q: str = "") -> Select:

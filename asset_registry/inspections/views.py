@@ -23,8 +23,10 @@ from ..assets import services as asset_services
 from ..enums import Role
 from ..pagination import paginate
 from ..web import EDITORS, MANAGERS, current_scope, login_required, roles_required
+from . import permits as permit_services
 from . import registration, rules, safety, services
 from .forms import FaultForm, InspectionForm, ObligationForm, ResolveForm
+from .models import PermitKind
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
@@ -100,6 +102,7 @@ def _panel():
             "safety": safety.explain(asset, today),
             "restrictions": safety.restrictions(asset),
             "life_steps": registration.steps(asset, today),
+            "large_equipment": permit_services.large_equipment_need(asset),
             "today": today,
             "can_record": scope.role in EDITORS,
             "can_manage": scope.role in MANAGERS,
@@ -285,6 +288,7 @@ def report_fault(asset_id: int):
                     "stop": form.stop.data,
                     "run_on": form.run_on.data,
                     "run_on_reason": form.run_on_reason.data,
+                    "major_repair": form.major_repair.data,
                 },
                 _user_id(),
                 attachment=upload,
@@ -391,8 +395,49 @@ def compliance():
     return render_template(
         "inspections/compliance.html",
         rows=services.institution_compliance(current_scope(), today),
+        missing=permit_services.missing_permits_by_org(current_scope()),
         today=today,
     )
+
+
+@bp.route("/permits", methods=["GET", "POST"])
+@login_required
+def permits():
+    scope = current_scope()
+    # the institution keeps its own licences; bureaus and the city read them
+    can_manage = scope.writable and scope.role == Role.INSTITUTION_MANAGER
+    if request.method == "POST":
+        if not can_manage:
+            abort(403)
+        try:
+            permit_services.add_permit(scope, scope.org_id, request.form)
+        except services.InspectionError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for(".permits")), 303
+        flash(_("许可证已登记。"), "success")
+        return redirect(url_for(".permits"))
+    from ..tenancy.services import visible_organisations
+
+    names = {o.id: o.name for o in visible_organisations(scope)}
+    return render_template(
+        "inspections/permits.html", permits=permit_services.permits_of(scope), names=names,
+        kinds=PermitKind.choices(), can_manage=can_manage,
+        today=clock.today(),
+    )
+
+
+@bp.post("/permits/<int:permit_id>/delete")
+@roles_required(Role.INSTITUTION_MANAGER)
+def delete_permit(permit_id: int):
+    try:
+        found = permit_services.delete_permit(current_scope(), permit_id)
+    except services.InspectionError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for(".permits")), 303
+    if not found:
+        abort(404)
+    flash(_("许可证记录已删除。"), "success")
+    return redirect(url_for(".permits"))
 
 
 @bp.get("/renewal")

@@ -37,7 +37,7 @@ from ..assets.models import Asset, AssetStatus, FundingSource
 from ..catalog.models import Category
 from ..enums import Role, Sector
 from ..extensions import db
-from ..inspections import safety
+from ..inspections import permits, safety
 from ..inspections.models import Obligation
 from ..plans.models import (
     APPROVED_STATES,
@@ -354,7 +354,7 @@ def age_table(assets: dict) -> Table:
 
 
 def institution_table(assets: dict, duties: dict, *, key="institutions",
-                      title=None) -> Table:
+                      title=None, missing_permits: dict | None = None) -> Table:
     names = _org_names([*assets, *duties])
     rows = []
     for org_id in sorted(names, key=lambda i: names[i][2]):
@@ -365,12 +365,14 @@ def institution_table(assets: dict, duties: dict, *, key="institutions",
             _share(d.get("current", 0), d.get("total", 0)),
             d.get("due", 0), d.get("overdue", 0), d.get("failed", 0),
             d.get("unverified", 0),
+            *([missing_permits.get(org_id, 0)] if missing_permits is not None else []),
         ])
     return Table(
         key, title or _("各单位设备与检验合规"),
         [_("单位"), _("在册设备"), _("超设计使用年限"), _("超年限占比"), _("检验合规率"),
          _("即将到期（台）"), _("检验已过期（台）"), _("检验不合格（台）"),
-         _("未录入检验（台）")],
+         _("未录入检验（台）"),
+         *([_("大型医用设备缺配置许可证")] if missing_permits is not None else [])],
         rows, bar_col=4, percent_cols=(3, 4),
     )
 
@@ -608,7 +610,9 @@ def dashboard(scope: Scope, today: dt.date) -> Dashboard:
         tables = [status_table(assets), age_table(assets), plan_status_table(scope)]
     elif kind == "bureau":
         tables = [
-            institution_table(assets, duties), plans_by_institution_table(scope),
+            institution_table(assets, duties,
+                              missing_permits=permits.missing_permits_by_org(scope)),
+            plans_by_institution_table(scope),
             budget_by_source_table(scope), investment_table(scope), status_table(assets),
         ]
     elif kind == "regulator":

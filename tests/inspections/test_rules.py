@@ -188,7 +188,8 @@ def test_conditional_templates_and_recategorisation(as_user):
     with as_user("rmyy") as scope:
         ct = make_asset(scope, "rmyy", "MED-06", radiation=True, name="测试CT")
         kinds = {o.kind for o in services.obligations_of(scope, ct)}
-        assert kinds == {"preventive_maintenance", "radiation_test"}  # inherited from MED
+        assert kinds == {  # inherited from MED
+            "preventive_maintenance", "acceptance_test", "radiation_test", "stability_test"}
         pm = duty(ct, "preventive_maintenance")
         services.update_obligation(
             scope, pm, {"interval_months": 3, "lead_days": 7, "checklist": "外观\n接地"}
