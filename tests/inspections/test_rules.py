@@ -214,7 +214,7 @@ def test_conditional_templates_and_recategorisation(as_user):
         assert radiation.active
         assert (
             db.session.scalar(select(func.count(Obligation.id)).where(Obligation.asset_id == ct.id))
-            == 2
+            == 4
         )
 
 
