@@ -4,7 +4,9 @@ expiry; and the proxy's forwarded address is believed only from a trusted proxy.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask, request
@@ -112,9 +114,17 @@ def test_token_expiry_and_last_use_are_shown(client, member):
     html = c.get("/api-tokens/").get_data(as_text=True)
     row = html[html.index(token[:12]) :]
     row = row[: row.index("</tr>")]
-    expires = (clock.utcnow_naive() + dt.timedelta(days=30)).strftime("%Y-%m-%d")
-    used = clock.utcnow_naive().strftime("%Y-%m-%d")
-    assert expires in row and row.count(used) >= 2  # created and last used today
+    now = clock.utcnow_naive()
+
+    def shown(moment: dt.datetime) -> set[str]:
+        # the page may show stored UTC or the local zone: either day is the same moment
+        local = moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+        return {moment.strftime("%Y-%m-%d"), local.strftime("%Y-%m-%d")}
+
+    assert shown(now + dt.timedelta(days=30)) & set(re.findall(r"\d{4}-\d{2}-\d{2}", row))
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    used = [cell for cell in cells if cell[:10] in shown(now)]
+    assert len(used) >= 2  # created and last used just now
     with clock.frozen(clock.today() + dt.timedelta(days=31)):
         assert _api(client, token).status_code == 401
         assert "已过期" in c.get("/api-tokens/").get_data(as_text=True)
