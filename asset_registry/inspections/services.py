@@ -1388,10 +1388,10 @@ def due_list(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") -> Se
 
 
 def _cell(value):
-    """Exports never carry a formula: a text cell starting with = + - @ is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Exports never carry a formula nor a character a worksheet cannot hold."""
+    from ..imports.xlsx import safe_cell_value
+
+    return safe_cell_value(value)
 
 
 def due_list_xlsx(scope: Scope, today: dt.date, days: int = 30, *, q: str = "") -> bytes:

@@ -18,17 +18,15 @@ from ..tenancy.scope import Scope
 from .models import PlanStatus, quarter_label
 from .services import CENT, WAN, PlanFilters, approved_items_query
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def safe_cell(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
+    """A cell fit for an export: no formula, no character a worksheet cannot hold (one
+    rule for every export: imports.xlsx.safe_cell_value)."""
+    from ..imports.xlsx import safe_cell_value
+
+    return safe_cell_value(value)
 
 
 def write_sheet(ws, title: str | None, headers: Sequence[str], rows: Iterable[Sequence]) -> None:

@@ -327,3 +327,24 @@ def test_the_asset_form_takes_the_last_inspection_and_refuses_a_bad_one(login, c
     assert certified == services.rules.add_months(inspected, 12)
     html = client.get(f"/a/{lift.qr_token}").get_data(as_text=True)
     assert _mark_dates(html) == [certified.isoformat()]
+
+
+def test_exports_never_fail_on_a_stored_control_character(as_user, login):
+    import io
+
+    from openpyxl import load_workbook
+
+    with as_user("wml") as scope:
+        lift = make_asset(scope, "wml", "SE-3000", name="旧系统电梯")
+        # as an older system stored it (the ways in strip control characters now)
+        db.session.execute(Asset.__table__.update().where(Asset.__table__.c.id == lift.id)
+                           .values(name="=电梯\x07旧系统"))
+        db.session.commit()
+        assert lift.safety_state == "unverified"  # on the due list: its record is missing
+    manager = login("wml")
+    response = manager.get("/inspections/due.xlsx?days=90")
+    assert response.status_code == 200
+    names = [row[2] for row in load_workbook(io.BytesIO(response.data)).active.iter_rows(
+        min_row=2, values_only=True)]
+    assert "'=电梯旧系统" in names
+    assert manager.get("/dashboard/export.xlsx").status_code == 200
