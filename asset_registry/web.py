@@ -214,6 +214,12 @@ def set_language(code: str):
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    scope = g.get("scope")
+    # an inspector's day starts with the round, not a chart
+    if scope is not None and scope.role == Role.INSTITUTION_STAFF and (
+        "inspections.today" in current_app.view_functions
+    ):
+        return redirect(url_for("inspections.today"))
     return redirect(url_for("reports.dashboard"))
 
 

@@ -415,6 +415,24 @@ def _safety_phone(org_id: int) -> str | None:
     )
 
 
+def find_by_code(scope: Scope, code: str, limit: int = 20) -> list[Asset]:
+    """Assets in scope whose asset code, 设备代码, 注册代码 or label token is `code`
+    (as typed, or in upper or lower case)."""
+    code = code.strip()
+    if not code:
+        return []
+    spellings = sorted({code, code.upper(), code.lower()})  # equality keeps the indexes
+    stmt = (
+        select(Asset)
+        .where(or_(Asset.qr_token == code, Asset.asset_code.in_(spellings),
+                   Asset.equipment_code == code, Asset.register_code.in_(spellings)))
+        .options(joinedload(Asset.organisation))
+        .order_by(Asset.org_id, Asset.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def in_scope(scope: Scope, asset: Asset) -> bool:
     return scope.contains_org(asset.org_id) and (not scope.special_only or asset.is_special)
 

@@ -255,6 +255,20 @@ def scanner():
     return render_template("assets/scanner.html")
 
 
+@bp.get("/find")
+@login_required
+def find():
+    """The scanner's typed fallback: the code printed on the label (asset code), the
+    18-digit 设备代码 or the label token, within the user's scope."""
+    code = (request.args.get("code") or "").strip()[:64]
+    matches = services.find_by_code(current_scope(), code) if code else []
+    if len(matches) == 1:
+        return redirect(url_for("scan.page", token=matches[0].qr_token))
+    if matches:
+        return render_template("assets/scanner.html", matches=matches)
+    return render_template("assets/scanner.html", not_found=code), 404
+
+
 # --------------------------------------------------------------------------- public label
 
 

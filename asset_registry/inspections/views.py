@@ -24,7 +24,7 @@ from ..enums import Role
 from ..pagination import paginate
 from ..web import EDITORS, MANAGERS, current_scope, login_required, roles_required
 from . import permits as permit_services
-from . import registration, rules, safety, services
+from . import registration, rounds, rules, safety, services
 from .forms import FaultForm, InspectionForm, ObligationForm, ResolveForm
 from .models import PermitKind
 
@@ -106,6 +106,7 @@ def _panel():
             "today": today,
             "can_record": scope.role in EDITORS,
             "can_manage": scope.role in MANAGERS,
+            "certifier": scope.role in CERTIFIERS,
             "conclusion_labels": rules.CONCLUSION_LABELS,
         }
 
@@ -448,6 +449,20 @@ def renewal():
         "inspections/renewal.html",
         candidates=services.renewal_candidates(current_scope(), today, limit=100),
         today=today,
+    )
+
+
+@bp.get("/today")
+@login_required
+def today():
+    """今日巡检: the round of the institution, by location; the inspector's home page."""
+    day = clock.today()
+    page = paginate(rounds.round_query(current_scope(), day), request.args, per_page=50)
+    return render_template(
+        "inspections/today.html", page=page, today=day,
+        can_record=current_scope().role in EDITORS,
+        certifier=current_scope().role in CERTIFIERS,
+        self_checks=rules.SELF_CHECK_KINDS,
     )
 
 

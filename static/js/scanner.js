@@ -123,13 +123,19 @@
 
     if (manual) {
       manual.addEventListener("submit", function (ev) {
-        ev.preventDefault();
-        var input = manual.elements.namedItem("token");
-        var target = manualTarget(input && input.value, manual.dataset.base);
+        var input = manual.elements.namedItem("code") || manual.elements.namedItem("token");
+        var value = input && input.value.trim();
+        if (!value) {
+          ev.preventDefault();
+          if (input) input.focus();
+          return;
+        }
+        // A pasted label URL opens directly; a typed asset code, 设备代码 or label token
+        // goes to the server, which looks it up within the user's scope.
+        var target = targetFromText(value);
         if (target) {
+          ev.preventDefault();
           go(target);
-        } else if (input) {
-          input.focus();
         }
       });
     }
@@ -148,6 +154,23 @@
     }
 
     var ctx = canvas.getContext("2d", { willReadFrequently: true });
+
+    // The torch, where the camera offers one (Android Chrome): for labels in dark plant
+    // rooms and lift machine rooms.
+    function offerTorch(stream) {
+      var button = document.getElementById("scanner-torch");
+      var track = stream && stream.getVideoTracks && stream.getVideoTracks()[0];
+      if (!button || !track || !track.getCapabilities) return;
+      var caps = track.getCapabilities();
+      if (!caps || !caps.torch) return;
+      var on = false;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        on = !on;
+        track.applyConstraints({ advanced: [{ torch: on }] }).catch(function () {});
+        button.setAttribute("aria-pressed", on ? "true" : "false");
+      });
+    }
 
     function tick() {
       if (!running) return;
@@ -180,6 +203,7 @@
       .then(function (s) {
         stream = s;
         video.srcObject = s;
+        offerTorch(s);
         running = true;
         var played = video.play();
         if (played && played.catch) played.catch(function () {});
