@@ -71,7 +71,7 @@ def _ledger_entries(obligation: Obligation, scenario: str, today: dt.date, n: in
     """The records one statutory duty of the generated ledger gets, oldest first."""
     months, days = obligation.interval_months, obligation.interval_days
     if not (months or days):
-        return []
+        return [_one_off(obligation, today)] if scenario != "unverified" else []
     span = (rules.after(today, months, days) - today).days
     if span < 40:
         return []
@@ -105,6 +105,17 @@ def _ledger_entries(obligation: Obligation, scenario: str, today: dt.date, n: in
     else:
         out.append(entry(last, passing, 2, next_due=target))
     return out
+
+
+def _one_off(obligation: Obligation, today: dt.date) -> tuple:
+    """The record of a one-off duty (验收检测 after installation): passed a month after
+    the device came into service."""
+    started = obligation.asset.commissioned_on or obligation.asset.purchase_date or today
+    day = min(today, max(started, rules.EARLIEST_INSPECTION) + dt.timedelta(days=30))
+    agency = AGENCY[True] if obligation.asset.is_special else "山西省疾病预防控制中心"
+    return (obligation, {
+        "inspected_on": day, "conclusion": _verdicts(obligation)[0], "agency": agency,
+        "report_no": f"JCO{day:%Y%m%d}-{obligation.id:06d}"})
 
 
 def _ledger_histories() -> None:
@@ -262,6 +273,9 @@ def seed_demo() -> None:
             continue
         if obligation.interval_months or obligation.interval_days:
             _history(obligation, today)
+        elif obligation.statutory:
+            one_off, data = _one_off(obligation, today)
+            _record(one_off, data["inspected_on"], data["conclusion"])
     for key, rows in FAULTS.items():
         if key in assets:
             _faults(assets[key], rows, today)
