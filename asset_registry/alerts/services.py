@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Column,
     Date,
@@ -51,6 +52,7 @@ from .models import (
     Channel,
     Delivery,
     Outcome,
+    Severity,
     WebhookKind,
 )
 from .sql import days_between, insert_ignoring_duplicates
@@ -415,16 +417,21 @@ def open_count(scope: Scope) -> int:
 
 
 def inbox_query(scope: Scope, *, rule: str | None = None, status: str | None = "active",
-                org_id: int | None = None):
+                org_id: int | None = None, severity: str | None = None):
     """Rows of (Alert, asset code, asset name, organisation name), newest first."""
+    # the worst first: open before acknowledged, then by severity, escalated, earliest
+    rank = case({str(Severity.DANGER): 0, str(Severity.WARNING): 1}, value=Alert.severity,
+                else_=2)
     stmt = (
         select(Alert, Asset.asset_code, Asset.name, Organisation.name)
         .outerjoin(Asset, Asset.id == Alert.asset_id)
         .join(Organisation, Organisation.id == Alert.org_id)
         .where(_audience(scope))
-        .order_by(Alert.status != AlertStatus.OPEN, Alert.stage.desc(), Alert.due_date,
+        .order_by(Alert.status != AlertStatus.OPEN, rank, Alert.stage.desc(), Alert.due_date,
                   Alert.id.desc())
     )
+    if Severity.has(severity):
+        stmt = stmt.where(Alert.severity == severity)
     if AlertRule.has(rule):
         stmt = stmt.where(Alert.rule == rule)
     if status == "active":
@@ -471,6 +478,28 @@ def acknowledge(scope: Scope, alert_id: int, note: str | None) -> Alert | None:
     alert.ack_note = (note or "").strip()[:500] or None
     db.session.flush()
     return alert
+
+
+def acknowledge_many(scope: Scope, alert_ids: list[int], note: str | None) -> int:
+    """Acknowledge the open ones among `alert_ids` that the caller may act on (others are
+    skipped, foreign ones unseen). Returns how many were acknowledged."""
+    _may(scope, ACKNOWLEDGE_ROLES)
+    done = 0
+    for alert_id in sorted(set(alert_ids))[:500]:
+        alert = _visible_alert(scope, alert_id)
+        if alert is not None and alert.status == AlertStatus.OPEN:
+            acknowledge(scope, alert_id, note)
+            done += 1
+    return done
+
+
+# What an alert's date means, per rule (the inbox names the column per row)
+DATE_MEANING = {
+    AlertRule.DUE_SOON: _l("应检日期"), AlertRule.DUE_7D: _l("应检日期"),
+    AlertRule.OVERDUE: _l("应检日期"), AlertRule.FAILED: _l("检验日期"),
+    AlertRule.LIFE_ENDING: _l("设计使用年限届满"), AlertRule.LIFE_EXCEEDED: _l("设计使用年限届满"),
+    AlertRule.NOTICE: _l("通知日期"),
+}
 
 
 def resolve(scope: Scope, alert_id: int, note: str | None) -> Alert | None:

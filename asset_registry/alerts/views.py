@@ -10,7 +10,7 @@ from ..pagination import paginate
 from ..web import current_scope, login_required, roles_required
 from . import services
 from .forms import NoteForm, SettingsForm
-from .models import AlertRule, AlertStatus
+from .models import AlertRule, AlertStatus, Severity
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -38,8 +38,10 @@ def inbox():
     scope = current_scope()
     rule = request.args.get("rule") or None
     status = request.args.get("status", "active")
+    severity = request.args.get("severity") or None
     org_id = _int_arg("org")
-    stmt = services.inbox_query(scope, rule=rule, status=status, org_id=org_id)
+    stmt = services.inbox_query(scope, rule=rule, status=status, org_id=org_id,
+                                severity=severity)
     page = paginate(stmt, request.args, scalars=False)
     from ..tenancy.services import visible_organisations
 
@@ -47,6 +49,7 @@ def inbox():
     return render_template(
         "alerts/inbox.html", page=page, rule=rule, status=status, org_id=org_id, orgs=orgs,
         rules=AlertRule.choices(), statuses=AlertStatus.choices(), form=NoteForm(),
+        severities=Severity.choices(), severity=severity, date_meaning=services.DATE_MEANING,
         may_acknowledge=scope.writable and scope.role in services.ACKNOWLEDGE_ROLES,
         may_resolve=scope.writable and scope.role in services.RESOLVE_ROLES,
     )
@@ -76,6 +79,23 @@ def _act(action, done: str):
 def acknowledge(alert_id: int):
     return _act(lambda scope, note: services.acknowledge(scope, alert_id, note),
                 _("已确认该预警。"))
+
+
+@bp.post("/ack")
+@login_required
+def acknowledge_many():
+    form = NoteForm()
+    back = redirect(request.referrer or url_for(".inbox"))
+    if not form.validate_on_submit():
+        flash(_("备注过长或表单已过期，请重试。"), "danger")
+        return back
+    ids = [int(v) for v in request.form.getlist("alert_id") if v.isdigit() and len(v) < 10]
+    try:
+        done = services.acknowledge_many(current_scope(), ids, form.note.data)
+    except PermissionError:
+        abort(403)
+    flash(_("已确认 %(n)s 条预警。", n=done), "success")
+    return back
 
 
 @bp.post("/<int:alert_id>/resolve")

@@ -147,3 +147,24 @@ def test_notice_shows_to_its_audience(app, make_site, login):
     c = login(site.manager)
     html = c.get(notices).get_data(as_text=True)
     assert f"计划已批准{site.code}" in html and f"计划待审核{site.code}" not in html
+
+
+def test_inbox_sorted_by_severity_with_bulk_acknowledge(app, make_site, login, client):
+    site = make_site()
+    today = clock.today()
+    soon, _ = site.add_asset(next_due=today + dt.timedelta(days=20))
+    late, _ = site.add_asset(next_due=today - dt.timedelta(days=3))
+    _scan(today)
+    me = _login_site(client, site)
+    html = me.get("/alerts/").get_data(as_text=True)
+    first, second = _alert_of(late), _alert_of(soon)
+    assert html.index(f'data-alert-id="{first.id}"') < html.index(f'data-alert-id="{second.id}"')
+    assert "应检日期" in html  # the date column says what the date is
+    danger = me.get("/alerts/?severity=danger").get_data(as_text=True)
+    assert f'data-alert-id="{first.id}"' in danger and f'data-alert-id="{second.id}"' not in danger
+    # a bureau reads but cannot acknowledge in bulk
+    assert login("wjw").post("/alerts/ack", {"alert_id": [str(first.id)]}).status_code == 403
+    response = me.post("/alerts/ack", {"alert_id": [str(first.id), str(second.id)],
+                                       "note": "已安排"})
+    assert response.status_code == 302
+    assert _alert_of(late).status == "acknowledged" and _alert_of(soon).status == "acknowledged"
