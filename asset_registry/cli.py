@@ -24,6 +24,11 @@ def seed_all() -> None:
                 continue
             module.seed_demo()
             db.session.flush()
+        # a seed may have worked under another day (a dated demo round): bring every
+        # stored safety state to today, as the daily job would
+        from .inspections import safety
+
+        safety.refresh_day()
     db.session.commit()
 
 

@@ -6,40 +6,32 @@ row. The importer uses them now; forms and the API can call the same functions s
 a value refused in one place is refused everywhere, with the same words.
 
     from asset_registry.validators import ValueProblem, amount, equipment_code, date_value
-    equipment_code("31104105002015060012")   # → ValueProblem (20 digits: not a 设备代码)
+    equipment_code("3110410500")             # → ValueProblem (neither 设备代码 nor 注册代码)
     amount("680万")                          # → Decimal("6800000.00")
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
-from .imports.messages import N_
 from .imports.values import ValueProblem, normalise_text, parse_date, parse_money
 
 __all__ = ["ValueProblem", "amount", "date_value", "equipment_code"]
 
-MSG_EQUIPMENT_CODE = N_(
-    "设备代码应为 18 位数字（种类代码 4 位 + 制造单位 5 位 + 年份 4 位 + 流水号 5 位）；"
-    "旧的注册代码为 17–21 位字母或数字"
-)
-_EQUIPMENT_CODE = re.compile(r"\d{18}")
-# 注册代码 issued before the 18-digit 设备代码: 17–21 letters and digits (DOMAIN.md §3)
-_REGISTRATION_CODE = re.compile(r"[0-9A-Z]{17,21}")
-
-
 def equipment_code(value: object) -> str | None:
     """A special-equipment 设备代码 (18 digits) or an older 注册代码 (17–21 letters or
-    digits, upper-cased); full-width digits and spaces are normalised; blank → None."""
+    digits, upper-cased); full-width digits and spaces are normalised; blank → None. The
+    structure only: assets.codes checks it against the category, with the same messages."""
+    from .assets import codes
+
     text = normalise_text(value)
     if text is None:
         return None
     text = text.replace(" ", "").upper()
-    if _EQUIPMENT_CODE.fullmatch(text) or _REGISTRATION_CODE.fullmatch(text):
+    if codes.EQUIPMENT_PATTERN.fullmatch(text) or codes.REGISTER_PATTERN.fullmatch(text):
         return text
-    raise ValueProblem(MSG_EQUIPMENT_CODE)
+    raise ValueProblem(codes.MSG_EQUIPMENT_FORMAT)
 
 
 def amount(value: object) -> Decimal | None:

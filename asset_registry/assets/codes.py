@@ -40,8 +40,8 @@ MSG_CATALOGUE_ZERO = N_("分类编码 {code} 不存在：一级、二级产品�
 MSG_CATALOGUE_OTHER = N_("分类编码 {code} 属于子目录 {found}，不在所选子目录 {expected} 下")
 
 FIRST_YEAR = 1950
-_EQUIPMENT = re.compile(r"[0-9F]\d{17}")
-_REGISTER = re.compile(r"[0-9A-Z]{17,21}")
+EQUIPMENT_PATTERN = _EQUIPMENT = re.compile(r"[0-9F]\d{17}")
+REGISTER_PATTERN = _REGISTER = re.compile(r"[0-9A-Z]{17,21}")
 _CATALOGUE = re.compile(r"(\d{2})-(\d{2})-(\d{2})")
 _MEDICAL_CATEGORY = re.compile(r"MED-(\d{2})")
 

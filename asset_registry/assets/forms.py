@@ -105,6 +105,11 @@ class AssetForm(FlaskForm):
         description=_l("医疗器械分类目录编码，前两位为所选子目录，如 06-07-02"),
     )
     permit_no = StringField(_l("大型医用设备配置许可证号"), validators=[Optional(), Length(max=64)])
+    permit_class = SelectField(
+        _l("许可证类别"), choices=[("", "—"), ("甲", _l("甲类")), ("乙", _l("乙类"))],
+        validators=[Optional()],
+    )
+    permit_issued_on = LocalisedDateField(_l("许可证发证日期"), validators=[Optional()])
     radiation = BooleanField(_l("放射诊疗设备"))
     metrology = BooleanField(_l("强制检定计量器具"))
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=20000)])
@@ -117,7 +122,8 @@ class AssetForm(FlaskForm):
     last_next_due = LocalisedDateField(_l("下次检验日期"), validators=[Optional()])
 
     SPECIAL = ("equipment_code", "register_code", "registration_no", "vessel_grade")
-    MEDICAL = ("device_class", "catalogue_code", "permit_no", "radiation", "metrology")
+    MEDICAL = ("device_class", "catalogue_code", "permit_no", "permit_class", "permit_issued_on",
+               "radiation", "metrology")
 
     def service_data(self) -> dict:
         return {

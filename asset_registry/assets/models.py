@@ -148,6 +148,9 @@ class Asset(TenantOwned, db.Model):
     device_class: Mapped[str | None] = mapped_column(String(3))
     catalogue_code: Mapped[str | None] = mapped_column(String(8))
     permit_no: Mapped[str | None] = mapped_column(String(64))
+    # 大型医用设备配置许可证: class (甲/乙) and issue date, for listed devices only
+    permit_class: Mapped[str | None] = mapped_column(String(2))
+    permit_issued_on: Mapped[dt.date | None]
     radiation: Mapped[bool] = mapped_column(default=False)
     metrology: Mapped[bool] = mapped_column(default=False)
     # QR label: random, unguessable, rotatable

@@ -58,7 +58,8 @@ TEXT_FIELDS = {
     "notes": 20000,
 }
 SPECIAL_FIELDS = ("equipment_code", "register_code", "registration_no", "vessel_grade")
-MEDICAL_FIELDS = ("device_class", "catalogue_code", "permit_no", "radiation", "metrology")
+MEDICAL_FIELDS = ("device_class", "catalogue_code", "permit_no", "permit_class",
+                  "permit_issued_on", "radiation", "metrology")
 EDITABLE = (
     *TEXT_FIELDS,
     "category_id",
@@ -71,7 +72,6 @@ EDITABLE = (
     *SPECIAL_FIELDS,
     *MEDICAL_FIELDS,
 )
-
 
 
 def new_token() -> str:
@@ -212,9 +212,36 @@ def _clean(data: Mapping) -> tuple[dict, Category | None]:
         raise AssetError("device_class", _("管理类别应为 I、II 或 III 类。"))
     values["device_class"] = device_class or None
     values["permit_no"] = _text(data, "permit_no") if medical else None
+    values["permit_class"], values["permit_issued_on"] = _permit(
+        data, medical, values, values["name"])
     values["radiation"] = _bool(data, "radiation") if medical else False
     values["metrology"] = _bool(data, "metrology") if medical else False
     return values, category
+
+
+def _permit(data: Mapping, medical: bool, values: dict, name: str | None):
+    """(class, issue date) of a 大型医用设备配置许可证: only for a device on the list
+    (catalog.large_equipment), of the class the list gives it."""
+    from ..catalog import large_equipment
+
+    permit_class = (_text(data, "permit_class") or "") if medical else ""
+    issued_on = _date(data, "permit_issued_on") if medical else None
+    if issued_on is not None and issued_on > clock.today():
+        raise AssetError("permit_issued_on", _("发证日期不能晚于今天。"))
+    if not permit_class:
+        return None, issued_on
+    if permit_class not in large_equipment.CLASSES:
+        raise AssetError("permit_class", _("许可证类别应为甲类或乙类。"))
+    listed = large_equipment.listed(name, values.get("original_value"), medical)
+    if listed is None:
+        raise AssetError("permit_class", _(
+            "该设备不在大型医用设备配置许可管理目录内，无需填写许可证类别。"))
+    if listed[0] != permit_class:
+        raise AssetError("permit_class", _("%(kind)s属于%(c)s类大型医用设备。",
+                                           kind=listed[1], c=listed[0]))
+    if not values.get("permit_no"):
+        raise AssetError("permit_no", _("请填写配置许可证号。"))
+    return permit_class, issued_on
 
 
 def _check_code_free(org_id: int, code: str, asset_id: int | None) -> None:

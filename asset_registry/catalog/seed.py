@@ -342,6 +342,26 @@ CATEGORIES: list[tuple] = [
     ),
     ("GEN-VEH", "车辆", "Vehicles", "GEN", "general", None, 8, 8, []),
     ("GEN-MECH", "机械设备", "Machinery", "GEN", "general", None, 10, 10, []),
+    # special-equipment sub-kinds (特种设备目录): their duties come from the kind above
+    *[
+        (code, name, en, parent, "special", special, life, acct, [])
+        for code, name, en, parent, special, life, acct in (
+            ("SE-1100", "承压蒸汽锅炉", "Steam boilers", "SE-1000", "1100", 15, 10),
+            ("SE-1200", "承压热水锅炉", "Hot-water boilers", "SE-1000", "1200", 15, 10),
+            ("SE-5100", "机动工业车辆", "Industrial trucks", "SE-5000", "5100", 8, 8),
+            ("SE-5200", "非公路用旅游观光车辆", "Sightseeing cars", "SE-5000", "5200", 8, 8),
+            ("SE-6100", "观览车类", "Observation wheels", "SE-6000", "6100", 15, 10),
+            ("SE-6200", "滑行车类", "Roller coasters", "SE-6000", "6200", 15, 10),
+            ("SE-6400", "陀螺类", "Gyros", "SE-6000", "6400", 15, 10),
+            ("SE-6600", "转马类", "Carousels", "SE-6000", "6600", 15, 10),
+            ("SE-6700", "自控飞机类", "Self-controlled aircraft rides", "SE-6000", "6700", 15, 10),
+            ("SE-9110", "往复式客运架空索道", "Reversible aerial ropeways", "SE-9000", "9110", 30,
+             20),
+            ("SE-9120", "循环式客运架空索道", "Circulating aerial ropeways", "SE-9000", "9120", 30,
+             20),
+            ("SE-9200", "客运缆车", "Funiculars", "SE-9000", "9200", 30, 20),
+        )
+    ],
 ]
 
 

@@ -551,14 +551,14 @@ def test_ods_and_gb18030_csv_import(app, tmp_path):
 
 
 def test_equipment_code_follows_the_shared_rule(app, tmp_path):
-    from asset_registry.validators import MSG_EQUIPMENT_CODE
+    from asset_registry.assets.codes import MSG_EQUIPMENT_FORMAT
 
     p = unique_prefix()
     wb = Workbook()
     wb.active.append(["资产编号", "设备名称", "类别", "设备代码"])
-    full_width = "３１１０４１０５００２０１５０６００"
+    full_width = "３１１０４１０５０２０１５０６００１"  # 3110 41050 2015 06001
     wb.active.append([f"{p}-1", "客梯", "电梯", full_width])
     wb.active.append([f"{p}-2", "货梯", "电梯", "31104"])
     result = run("stxz", save(wb, tmp_path / "codes.xlsx"), valid_only=True)
-    assert [(e.row_number, e.message) for e in result.errors] == [(3, MSG_EQUIPMENT_CODE)]
-    assert assets_like(p)[f"{p}-1"].equipment_code == "311041050020150600"
+    assert [(e.row_number, e.message) for e in result.errors] == [(3, MSG_EQUIPMENT_FORMAT)]
+    assert assets_like(p)[f"{p}-1"].equipment_code == "311041050201506001"

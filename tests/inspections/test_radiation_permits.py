@@ -107,3 +107,29 @@ def test_a_listed_large_device_without_permit_is_flagged(as_user, login):
     assert f'data-missing-permits="{before}"' in compliance and before >= 1
     board = login("wjw").get("/dashboard/").get_data(as_text=True)
     assert "大型医用设备缺配置许可证" in board
+
+
+@pytest.mark.parametrize(
+    "name, fields, field",
+    [
+        ("64排CT（测试）", {"permit_class": "乙", "permit_no": "X-1"}, "permit_class"),
+        ("PET/CT（测试）", {"permit_class": "甲", "permit_no": "X-2"}, "permit_class"),
+        ("PET/CT（测试）", {"permit_class": "乙"}, "permit_no"),
+        ("PET/CT（测试）", {"permit_class": "丙", "permit_no": "X-3"}, "permit_class"),
+    ],
+)
+def test_a_permit_class_must_fit_the_list(as_user, name, fields, field):
+    from asset_registry.assets.services import AssetError
+
+    with as_user("rmyy") as scope:
+        with pytest.raises(AssetError) as err:
+            make_asset(scope, "rmyy", "MED-06", name=name, **fields)
+        assert err.value.field == field
+
+
+def test_a_listed_device_with_its_permit_is_not_flagged(as_user):
+    with as_user("rmyy") as scope:
+        pet = make_asset(scope, "rmyy", "MED-06", name="PET/CT（已有许可）", permit_class="乙",
+                         permit_no="晋卫乙[2024]003", permit_issued_on=D(2024, 3, 1))
+        assert pet.permit_class == "乙" and pet.permit_issued_on == D(2024, 3, 1)
+        assert permits.large_equipment_need(pet)["missing"] is False
