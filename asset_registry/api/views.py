@@ -31,7 +31,7 @@ from ..assets.models import Asset, AssetStatus
 from ..assets.services import SORTS, AssetFilters, asset_page, get_asset
 from ..audit import hooks as audit_hooks
 from ..extensions import csrf, db
-from ..inputs import MAX_ID
+from ..inputs import MAX_ID, strip_control
 from ..inspections.models import Obligation
 from ..inspections.rules import CONCLUSIONS
 from ..inspections.services import (
@@ -378,7 +378,8 @@ def record(obligation_id: int):
         "inspection_type",
         "safety_grade",
     )
-    values = {k: "" if data.get(k) is None else str(data[k]) for k in fields}
+    # control characters dropped as from any form (a NUL would not even reach the rules)
+    values = {k: "" if data.get(k) is None else strip_control(str(data[k])) for k in fields}
     try:
         made = record_inspection(
             g.scope, obligation, values, user_id=g.membership.user_id, method="api"

@@ -211,3 +211,29 @@ def test_schemathesis_finds_nothing(live_server, site):
         settings=settings(max_examples=30, stateful_step_count=6, deadline=None,
                           database=None, suppress_health_check=list(HealthCheck)),
     )
+
+
+def test_control_characters_in_a_json_body_are_dropped(client, site):
+    from asset_registry.inspections.models import InspectionRecord, Obligation
+    from asset_registry.inspections.rules import CONCLUSIONS
+
+    with use_scope(scope_of(site["username"])):
+        duty = db.session.scalars(
+            select(Obligation)
+            .where(Obligation.asset_id == site["asset_ids"][1])
+            .order_by(Obligation.id)
+        ).first()
+        passed = next(c for c, ok in CONCLUSIONS[duty.conclusion_set].items() if ok)
+        duty_id = duty.id
+    r = client.client.post(
+        f"/api/v1/obligations/{duty_id}/inspections",
+        json={"inspected_on": "2025-06-01", "conclusion": passed,
+              "report_no": "NUL\x00-\x1b1", "agency": "检验\x00机构"},
+        headers={"Authorization": f"Bearer {site['token']}"},
+    )
+    assert r.status_code == 201, r.json
+    with use_scope(scope_of(site["username"])):
+        record = db.session.scalars(
+            select(InspectionRecord).where(InspectionRecord.id == r.json["id"])
+        ).one()
+        assert (record.report_no, record.agency) == ("NUL-1", "检验机构")
