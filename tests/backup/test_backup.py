@@ -171,8 +171,12 @@ def test_another_revision_needs_migrate(source, tmp_path):
 def test_the_cli_backs_up_and_restores(source, tmp_path):
     app, _, _, _ = source
     out = tmp_path / "cli.tar.gz"
-    result = app.test_cli_runner().invoke(args=["backup", str(out)])
+    # the commands run in this app's context (Flask's CLI keeps an outer one if pushed,
+    # as the suite's shared app fixture does)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["backup", str(out)])
     assert result.exit_code == 0, result.output
     assert "已备份" in result.output and out.exists()
-    refused = app.test_cli_runner().invoke(args=["restore", str(out)])
+    with app.app_context():
+        refused = app.test_cli_runner().invoke(args=["restore", str(out)])
     assert refused.exit_code == 2 and "不是空的" in refused.output
