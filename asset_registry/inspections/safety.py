@@ -62,7 +62,7 @@ class SafetyState(LabelledEnum):
         return {
             "failed": _l("检验不合格"),
             "overdue": _l("检验已过期"),
-            "stopped": _l("停用"),
+            "stopped": _l("暂停使用"),
             "unverified": _l("未录入检验记录"),
             "due_soon": _l("即将到期"),
             "ok": _l("检验合格"),
