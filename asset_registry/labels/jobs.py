@@ -6,6 +6,7 @@ moved into place when complete, so a download never gets half a file."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -31,6 +32,9 @@ from .services import labels_for
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 250  # labels between progress writes
+# far longer than any sheet takes (20,000 labels render in well under a minute): a job
+# still unfinished after this lost its thread (a restart) and is reported as failed
+STALE_AFTER = dt.timedelta(minutes=30)
 _threads: dict[int, threading.Thread] = {}
 
 
@@ -133,6 +137,18 @@ def run_in_thread(app: Flask, job_id: int) -> None:
         finally:
             db.session.remove()
             _threads.pop(job_id, None)
+
+
+def fail_if_stale(job: LabelJob, now: dt.datetime | None = None) -> bool:
+    """A job left queued or running by a process that died is failed, so its page says
+    so (and offers nothing to wait for) instead of refreshing for ever."""
+    now = now or clock.utcnow_naive()
+    unfinished = job.status in (LabelJobStatus.QUEUED, LabelJobStatus.RUNNING)
+    if unfinished and job.created_at < now - STALE_AFTER:
+        job.status, job.finished_at = LabelJobStatus.FAILED, now
+        db.session.flush()
+        return True
+    return False
 
 
 def wait(job_id: int, timeout: float = 60) -> None:

@@ -73,6 +73,7 @@ def _own_job(job_id: int) -> LabelJob:
     job = scoped_get_or_404(LabelJob, job_id)
     if job.membership_id not in {m.id for m in memberships_of(current_user)}:
         abort(404)
+    jobs.fail_if_stale(job)
     return job
 
 

@@ -78,3 +78,34 @@ def test_chosen_assets_over_the_limit_also_run_in_the_background(
     assert c.get(f"/labels/jobs/{job_id}/progress").json == {
         "status": "done", "done": 5, "total": 5, "percent": 100}
     assert len(pdfium.PdfDocument(c.get(f"/labels/jobs/{job_id}/download").data)) == 1
+
+
+def test_a_job_whose_thread_died_is_reported_failed(app, login):
+    """A job row left queued by a process that died (no thread will ever run it)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from asset_registry import clock
+    from asset_registry.extensions import db
+    from asset_registry.labels.models import LabelJob
+    from asset_registry.tenancy.models import Membership, User
+    from asset_registry.tenancy.scope import Scope, use_scope
+
+    with use_scope(Scope.system()):
+        membership = db.session.scalars(
+            select(Membership).join(Membership.user).where(User.username == "wml")
+        ).first()
+        job = LabelJob(org_id=membership.org_id, membership_id=membership.id,
+                       layout="a4-24", filters={}, total=5000)
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    c = login("wml")
+    page = c.get(f"/labels/jobs/{job_id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page  # young: still waited for
+    with clock.frozen(clock.today() + dt.timedelta(days=2)):
+        page = c.get(f"/labels/jobs/{job_id}").get_data(as_text=True)
+    assert 'id="label-job-failed"' in page and 'http-equiv="refresh"' not in page
+    assert c.get(f"/labels/jobs/{job_id}/progress").json["status"] == "failed"
+    assert c.get(f"/labels/jobs/{job_id}/download").status_code == 404
