@@ -115,8 +115,10 @@ def _approved_plan_item_exists(asset_id_column):
         return None
     approved = getattr(plans, "APPROVED_STATES", ("approved", "in_procurement", "completed"))
     item, plan = plans.PlanItem.__table__, plans.RenewalPlan.__table__
+    link = plans.PlanItemAsset.__table__
     return exists().where(
-        item.c.replaced_asset_id == asset_id_column,
+        or_(item.c.replaced_asset_id == asset_id_column,
+            item.c.id.in_(select(link.c.item_id).where(link.c.asset_id == asset_id_column))),
         plan.c.id == item.c.plan_id,
         plan.c.status.in_(sorted(str(s) for s in approved)),
     )

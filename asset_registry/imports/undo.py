@@ -22,7 +22,7 @@ from ..assets.models import Asset, Attachment, ReplacedToken, StatusChange
 from ..bulk import audit_many
 from ..extensions import db
 from ..inspections.models import Fault, InspectionRecord, Obligation
-from ..plans.models import PlanItem
+from ..plans.models import PlanItem, PlanItemAsset
 from ..tenancy.scope import Scope, use_scope
 from .messages import N_
 from .models import ImportJob, ImportKind
@@ -97,7 +97,8 @@ def _touched(ids: list[int], since: dt.datetime) -> list[str]:
                 select(Asset.id).where(Asset.id.in_(chunk), Asset.updated_at > since)
             )
         )
-        for model in (InspectionRecord, Fault, Attachment, StatusChange, ReplacedToken):
+        for model in (InspectionRecord, Fault, Attachment, StatusChange, ReplacedToken,
+                      PlanItemAsset):
             touched.update(
                 db.session.scalars(select(model.asset_id).where(model.asset_id.in_(chunk)))
             )

@@ -349,3 +349,28 @@ def test_money_in_wan_where_bureaus_read_totals(make_plan, login):
 
 def test_user_ids_helper_is_stable():
     assert user_id("rmyy") == user_id("rmyy")
+
+
+def test_every_replaced_asset_of_an_approved_item_counts_as_planned(old_asset):
+    from asset_registry import clock
+    from asset_registry.alerts import services as alerts
+    from asset_registry.alerts.models import Alert
+
+    first, second = old_asset("rmyy", name="旧彩超一"), old_asset("rmyy", name="旧彩超二")
+    scope = scope_of("rmyy")
+    with use_scope(scope):
+        plan = services.create_plan(scope, year=2025, title=unique("两台换一台"))
+        services.save_item(scope, plan, item_input(replaced_asset_ids=[first, second]))
+        services.submit(scope, plan)
+        db.session.commit()
+        plan_id = plan.id
+    reviewer = scope_of("wjw")
+    with use_scope(reviewer):
+        services.review(reviewer, services.get_plan(reviewer, plan_id), "approve")
+        db.session.commit()
+    with use_scope(Scope.system()):
+        alerts.scan(clock.today())
+        rules = set(db.session.scalars(select(Alert.rule).where(
+            Alert.asset_id.in_([first, second]), Alert.status != "resolved")))
+        db.session.rollback()
+    assert "life_exceeded" not in rules
