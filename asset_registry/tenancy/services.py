@@ -255,22 +255,27 @@ def audit_admin_change(obj, action: str, org_id_of) -> None:
     """Organisations and users are not tenant rows, so the automatic audit hook does not
     see them: record the change here, in the same audit log. `org_id_of()` names the
     organisation the row belongs to once flushed."""
-    changes = _audit_changes(obj, action)  # read before the flush resets the history
+    audit_admin_changes([obj], action, lambda _obj: org_id_of())
+
+
+def audit_admin_changes(objs, action: str, org_id_of) -> None:
+    """The same for several rows changed together (e.g. category defaults): their
+    changes are read before the one flush that resets them. `org_id_of(obj)`."""
+    pending = [(obj, _audit_changes(obj, action)) for obj in objs]
     db.session.flush()
-    if changes is None:
-        return
-    audit_rows(
-        db.session(),
-        [
-            {
-                "org_id": org_id_of(),
-                "entity": type(obj).__tablename__,
-                "entity_id": obj.id,
-                "action": action,
-                "changes": changes,
-            }
-        ],
-    )
+    rows = [
+        {
+            "org_id": org_id_of(obj),
+            "entity": type(obj).__tablename__,
+            "entity_id": obj.id,
+            "action": action,
+            "changes": changes,
+        }
+        for obj, changes in pending
+        if changes is not None
+    ]
+    if rows:
+        audit_rows(db.session(), rows)
 
 
 MANAGEABLE_ROLES = {

@@ -170,3 +170,24 @@ def test_admin_changes_are_audited(login, branch):
     admin.post(f"/admin/users/{user.id}/active", {"active": "0"})
     last = _audit_rows("user_account", user.id)[-1]
     assert last.action == "update" and last.changes["after"]["is_active"] is False
+
+
+def test_several_rows_changed_together_are_each_audited(app):
+    """audit_admin_changes: e.g. the city admin's category defaults, saved in one go."""
+    from asset_registry.catalog.models import Category
+
+    with use_scope(Scope.system()):
+        city = services.root_org()
+        first, second = db.session.scalars(select(Category).order_by(Category.id).limit(2))
+        first.design_life_years = (first.design_life_years or 0) + 1
+        second.accounting_life_years = (second.accounting_life_years or 0) + 1
+        services.audit_admin_changes([first, second], "update", lambda _c: city.id)
+        rows = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity == "category",
+                AuditEvent.entity_id.in_([first.id, second.id]),
+            )
+        ).all()
+        changed = {row.entity_id: set(row.changes["after"]) for row in rows}
+        db.session.rollback()  # the demo's categories stay as they were
+    assert changed == {first.id: {"design_life_years"}, second.id: {"accounting_life_years"}}
