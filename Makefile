@@ -81,6 +81,6 @@ mutation: $(BIN)/activate
 	@for m in $(MUTATION_MODULES); do \
 	  echo "== asset_registry.$$m"; \
 	  env -u TEST_DATABASE_URL TEST_SEED_CACHE=$(CURDIR)/instance/mutation-seed \
-	    $(BIN)/mutmut run --max-children $(MUTATION_JOBS) "asset_registry.$$m.*" | tail -n 3; \
+	    $(BIN)/mutmut run --max-children $(MUTATION_JOBS) "asset_registry.$$m.*" || exit 1; \
 	done
 	$(BIN)/mutmut results

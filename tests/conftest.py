@@ -44,10 +44,7 @@ def app(tmp_path_factory):
     application.test_client_class = IsolatedClient
     ctx = application.app_context()
     ctx.push()
-    db.create_all()
-    from asset_registry.cli import seed_all
-
-    seed_all()
+    _create_and_seed(url)
     db.session.remove()
     yield application
     db.session.remove()
@@ -56,6 +53,35 @@ def app(tmp_path_factory):
         db.engine.dispose()
     cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _create_and_seed(url: str) -> None:
+    """The schema and the whole demo. With TEST_SEED_CACHE (a folder; SQLite only) the
+    seeded database is built once and copied into later sessions: mutation testing starts
+    a short pytest session per mutant, and seeding would be most of its time."""
+    from asset_registry.cli import seed_all
+
+    cache = os.environ.get("TEST_SEED_CACHE")
+    if not cache or not url.startswith("sqlite:///"):
+        db.create_all()
+        seed_all()
+        return
+    import sqlite3
+
+    target = url.removeprefix("sqlite:///")
+    template = Path(cache) / "seeded.db"
+    if template.exists():
+        with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)
+        return
+    db.create_all()
+    seed_all()
+    db.session.remove()
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    partial = template.with_suffix(".partial")
+    with sqlite3.connect(target) as source, sqlite3.connect(partial) as copy:
+        source.backup(copy)
+    partial.replace(template)  # whole or nothing, should a run stop half-way
 
 
 @pytest.fixture(autouse=True)
