@@ -25,7 +25,7 @@ from .. import clock
 from ..assets.models import Asset, AssetStatus, FundingSource
 from ..bulk import reserve_ids
 from ..extensions import db
-from ..plans.models import FundingLine, PlanItem, RenewalReason
+from ..plans.models import FundingLine, PlanItem, PlanItemAsset, RenewalReason
 from ..plans.services import ItemInput, PlanError, _clean_item, get_plan
 from ..tenancy.scope import Scope, use_scope
 from .inspections import MSG_UNKNOWN_ASSET
@@ -319,6 +319,10 @@ def _write(plan, new: list[dict], changed: list[tuple[PlanItem, dict]]) -> None:
             for source, amount in lines
         ]
         db.session.add(item)
+        if item.replaced_asset_id is not None:
+            # the 以旧换新 chain keeps every replaced asset as a link
+            db.session.add(PlanItemAsset(org_id=plan.org_id, item_id=item_id,
+                                         asset_id=item.replaced_asset_id, position=1))
     for item, values in changed:
         lines = values.pop("_lines")
         for name, value in values.items():

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from asset_registry.assets.models import Asset
 from asset_registry.extensions import db
 from asset_registry.imports.services import run_import
-from asset_registry.plans.models import PlanItem
+from asset_registry.plans.models import PlanItem, PlanItemAsset
 from asset_registry.tenancy.scope import Scope, use_scope
 from tests.helpers import scope_of
 
@@ -136,6 +136,10 @@ def test_a_messy_plan_file_goes_in_with_exact_values(app, tmp_path, make_plan, o
     assert (ct.equipment_name, ct.specification, ct.quantity) == ("64排CT", "64排及以上", 1)
     assert ct.unit_price == Decimal("6800000.00") and ct.total == Decimal("6800000.00")
     assert ct.replaced_asset_id == old and ct.planned_quarter == "2025Q3"
+    with use_scope(Scope.system()):
+        links = db.session.scalars(select(PlanItemAsset.asset_id).where(
+            PlanItemAsset.item_id == ct.id)).all()
+    assert links == [old]  # the chain's link, as the form would make it
     assert ct.reasons == ["past_design_life", "frequent_repairs"]
     assert ct.energy_saved_kwh == Decimal("12000")
     assert [(f.source, f.amount) for f in ct.funding_lines] == [
