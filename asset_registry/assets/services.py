@@ -925,6 +925,44 @@ def _upload_dir() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])
 
 
+def checked_upload(source, filename: str) -> tuple[bytes, str, str, str]:
+    """The checks every upload passes (size cap, content sniffed as PDF, JPEG or PNG, an
+    extension matching the content) → (data, clean file name, content type, stored
+    extension); AssetError("file", …) otherwise."""
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
+    data = _read_capped(source, limit) if source else b""
+    filename = Path((filename or "").replace("\\", "/")).name.strip()[:200]
+    if not data or not filename:
+        raise AssetError("file", _("请选择要上传的文件。"))
+    if len(data) > limit:
+        raise AssetError(
+            "file", _("文件过大：最大 %(mb)s MB。", mb=f"{limit / 1024 / 1024:.0f}")
+        )
+    sniffed = _sniff(data[:16])
+    if sniffed is None:
+        raise AssetError("file", _("只能上传 PDF、JPEG 或 PNG 文件（按文件内容识别）。"))
+    content_type, stored_ext, accepted = sniffed
+    if Path(filename).suffix.lower() not in accepted:
+        raise AssetError("file", _("文件扩展名与文件内容不符，请检查文件。"))
+    return data, filename, content_type, stored_ext
+
+
+def store_upload(data: bytes, stored_name: str, make_row):
+    """Write the file under UPLOAD_DIR, then flush the row `make_row(size, sha256)` makes;
+    the file is removed again if the row fails (nothing half-saved)."""
+    path = _upload_dir() / stored_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    row = make_row(len(data), hashlib.sha256(data).hexdigest())
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return row
+
+
 def add_attachment(
     scope: Scope,
     asset: Asset,
@@ -940,47 +978,14 @@ def add_attachment(
     name; the row keeps the original file name for downloads."""
     if not scope.writable or not in_scope(scope, asset):
         raise AssetError("file", _("无权为该设备上传附件。"))
-    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
-    data = _read_capped(file_storage_or_bytes, limit) if file_storage_or_bytes else b""
-    filename = Path((filename or "").replace("\\", "/")).name.strip()[:200]
-    if not data or not filename:
-        raise AssetError("file", _("请选择要上传的文件。"))
-    if len(data) > limit:
-        raise AssetError(
-            "file", _("文件过大：最大 %(mb)s MB。", mb=f"{limit / 1024 / 1024:.0f}")
-        )
-    sniffed = _sniff(data[:16])
-    ext = Path(filename).suffix.lower()
-    if sniffed is None:
-        raise AssetError("file", _("只能上传 PDF、JPEG 或 PNG 文件（按文件内容识别）。"))
-    content_type, stored_ext, accepted = sniffed
-    if ext not in accepted:
-        raise AssetError("file", _("文件扩展名与文件内容不符，请检查文件。"))
+    data, filename, content_type, stored_ext = checked_upload(file_storage_or_bytes, filename)
     kind = kind if kind in ATTACHMENT_KINDS else "other"
     stored_name = f"{asset.org_id}/{secrets.token_hex(16)}{stored_ext}"
-    path = _upload_dir() / stored_name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    attachment = Attachment(
-        org_id=asset.org_id,
-        asset_id=asset.id,
-        inspection_id=inspection_id,
-        fault_id=fault_id,
-        kind=kind,
-        filename=filename,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        stored_name=stored_name,
-        user_id=user_id,
-    )
-    db.session.add(attachment)
-    try:
-        db.session.flush()
-    except Exception:
-        path.unlink(missing_ok=True)  # nothing half-saved
-        raise
-    return attachment
+    return store_upload(data, stored_name, lambda size, sha256: Attachment(
+        org_id=asset.org_id, asset_id=asset.id, inspection_id=inspection_id,
+        fault_id=fault_id, kind=kind, filename=filename, content_type=content_type,
+        size=size, sha256=sha256, stored_name=stored_name, user_id=user_id,
+    ))
 
 
 def attachments_of(scope: Scope, asset: Asset) -> list[Attachment]:

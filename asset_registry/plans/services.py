@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -1255,30 +1253,10 @@ def approved_items_query(scope: Scope, filters: PlanFilters) -> Select:
 # --------------------------------------------------------------------------- attachments
 
 
-def _checked_upload(source, filename: str) -> tuple[bytes, str, str, str]:
-    """The same checks as an asset's attachments (size cap, content sniffed as PDF, JPEG
-    or PNG, extension matching the content), through the assets domain's own helpers;
-    → (data, clean file name, content type, stored extension)."""
-    from ..assets import services as assets
-
-    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
-    data = assets._read_capped(source, limit) if source else b""
-    filename = Path((filename or "").replace("\\", "/")).name.strip()[:200]
-    if not data or not filename:
-        raise PlanError(_("请选择要上传的文件。"))
-    if len(data) > limit:
-        raise PlanError(_("文件过大：最大 %(mb)s MB。", mb=f"{limit / 1024 / 1024:.0f}"))
-    sniffed = assets._sniff(data[:16])
-    if sniffed is None:
-        raise PlanError(_("只能上传 PDF、JPEG 或 PNG 文件（按文件内容识别）。"))
-    content_type, stored_ext, accepted = sniffed
-    if Path(filename).suffix.lower() not in accepted:
-        raise PlanError(_("文件扩展名与文件内容不符，请检查文件。"))
-    return data, filename, content_type, stored_ext
-
-
 def _upload_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
+    from ..assets.services import _upload_dir as uploads
+
+    return uploads()
 
 
 def add_plan_attachment(
@@ -1296,29 +1274,18 @@ def add_plan_attachment(
     _require_editable(plan)
     if item is not None and item.plan_id != plan.id:
         raise PlanError(_("项目不属于该计划。"))
-    data, filename, content_type, ext = _checked_upload(source, filename)
-    stored_name = f"{plan.org_id}/plans/{secrets.token_hex(16)}{ext}"
-    path = _upload_dir() / stored_name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    attachment = PlanAttachment(
-        org_id=plan.org_id,
-        plan_id=plan.id,
-        item_id=item.id if item else None,
-        filename=filename,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        stored_name=stored_name,
-        user_id=user_id,
-    )
-    db.session.add(attachment)
+    from ..assets import services as assets
+
     try:
-        db.session.flush()
-    except Exception:
-        path.unlink(missing_ok=True)  # nothing half-saved
-        raise
-    return attachment
+        data, filename, content_type, ext = assets.checked_upload(source, filename)
+    except assets.AssetError as exc:
+        raise PlanError(exc.message) from None
+    stored_name = f"{plan.org_id}/plans/{secrets.token_hex(16)}{ext}"
+    return assets.store_upload(data, stored_name, lambda size, sha256: PlanAttachment(
+        org_id=plan.org_id, plan_id=plan.id, item_id=item.id if item else None,
+        filename=filename, content_type=content_type, size=size, sha256=sha256,
+        stored_name=stored_name, user_id=user_id,
+    ))
 
 
 def plan_attachments(scope: Scope, plan: RenewalPlan) -> list[PlanAttachment]:
