@@ -66,10 +66,15 @@ def _create_and_seed(url: str) -> None:
         db.create_all()
         seed_all()
         return
+    import hashlib
     import sqlite3
 
     target = url.removeprefix("sqlite:///")
-    template = Path(cache) / "seeded.db"
+    # keyed by the code that makes the schema and the demo: a change makes a new one
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parents[1].glob("asset_registry/**/*.py")):
+        digest.update(path.read_bytes())
+    template = Path(cache) / f"seeded-{digest.hexdigest()[:16]}.db"
     if template.exists():
         with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
             source.backup(copy)

@@ -66,14 +66,25 @@ def _row(obj, action: str) -> dict | None:
 def _record(session: Session, flush_context) -> None:
     user_id, address = session.info.get(ACTOR_KEY, (None, None))
     rows = []
+    deleted = list(session.deleted)
+    # a row removed from a delete-orphan collection (plan.items.remove(item)) is deleted
+    # by the flush itself and never appears in session.deleted
+    seen = set(map(id, deleted))
+    for state, (isdelete, listonly) in flush_context.states.items():
+        obj = state.obj()
+        if isdelete and not listonly and obj is not None and id(obj) not in seen:
+            deleted.append(obj)
+            seen.add(id(obj))
     for action, objs in (
         ("create", session.new),
         ("update", session.dirty),
-        ("delete", session.deleted),
+        ("delete", deleted),
     ):
         for obj in objs:
             if not isinstance(obj, TenantOwned) or not getattr(obj, "__audited__", True):
                 continue
+            if action == "update" and id(obj) in seen:
+                continue  # its delete row says it all
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
             changes = _row(obj, action)
