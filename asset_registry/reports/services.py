@@ -43,7 +43,6 @@ from ..plans.models import (
     APPROVED_STATES,
     REQUESTED_STATES,
     FundingLine,
-    InvestmentBaseline,
     PlanItem,
     PlanStatus,
     RenewalPlan,
@@ -543,38 +542,25 @@ def budget_by_source_table(scope: Scope) -> Table:
 
 
 def investment_table(scope: Scope) -> Table:
-    """Approved renewal investment by plan year against the 2023 baseline and the target."""
-    approved = [str(s) for s in APPROVED_STATES]
-    by_year = dict(
-        db.session.execute(
-            select(RenewalPlan.year, func.sum(PlanItem.total))
-            .join(PlanItem, PlanItem.plan_id == RenewalPlan.id)
-            .where(_current_plans(), RenewalPlan.status.in_(approved))
-            .group_by(RenewalPlan.year)
-        ).all()
-    )
-    baseline, target = db.session.execute(
-        select(
-            func.coalesce(func.sum(InvestmentBaseline.amount), 0),
-            func.coalesce(
-                func.sum(InvestmentBaseline.amount * (100 + InvestmentBaseline.target_increase_pct)
-                         / 100), 0),
-        ).where(InvestmentBaseline.year == 2023)
-    ).one()
-    baseline = decimal.Decimal(baseline or 0).quantize(decimal.Decimal("0.01"))
-    target = decimal.Decimal(target or 0).quantize(decimal.Decimal("0.01"))
-    rows = []
-    for year in range(2024, 2028):
-        amount = decimal.Decimal(by_year.get(year) or 0)
-        rows.append([str(year), amount, _share(amount, baseline) if baseline else None])
-    for year in sorted(y for y in by_year if not 2024 <= y <= 2027):
-        amount = decimal.Decimal(by_year[year] or 0)
-        rows.append([str(year), amount, _share(amount, baseline) if baseline else None])
-    note = _("2023 年基数 %(b)s 元；2027 年目标 %(t)s 元（增长 25%%）",
-             b=f"{baseline:,.2f}", t=f"{target:,.2f}")
-    return Table("investment", _("批准的更新投资（按年度）与 2027 年目标"),
-                 [_("年度"), _("批准投资（元）"), _("相当于 2023 年基数")], rows,
-                 bar_col=1, money_cols=(1,), percent_cols=(2,), note=note, target=target)
+    """Renewal investment by year against the 2023 baseline and the 2027 target: what was
+    requested, approved and actually completed (completion records), each labelled — the
+    target is measured by the completed figure. One derivation: programme.figures."""
+    from ..programme import figures
+
+    base = figures.baseline(scope)
+    rows = [
+        [str(row["year"]), row["requested"], row["approved"], row["actual"],
+         row["vs_baseline"]]
+        for row in figures.investment_by_year(scope)
+    ]
+    note = _("2023 年基数 %(b)s 元；2027 年目标 %(t)s 元（增长 %(p)s%%，按主管部门设置）；"
+             "目标按实际完成投资衡量",
+             b=f"{base['amount']:,.2f}", t=f"{base['target']:,.2f}", p=base["pct"])
+    return Table("investment", _("更新投资（按年度）与 2027 年目标"),
+                 [_("年度"), _("申请投资（元）"), _("批准投资（元）"), _("实际完成投资（元）"),
+                  _("实际完成相当于 2023 年基数")], rows,
+                 bar_col=3, money_cols=(1, 2, 3), percent_cols=(4,), note=note,
+                 target=base["target"])
 
 
 # --------------------------------------------------------------------------- by role

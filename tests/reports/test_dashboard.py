@@ -155,3 +155,24 @@ def test_dashboard_pages_and_downloads(login):
     c = login("wjw")
     assert c.get("/dashboard/export/investment.xlsx").status_code == 200
     assert c.get("/dashboard/export/special_kinds.xlsx").status_code == 404
+
+
+def test_the_target_line_shows_actual_completed_investment(app):
+    """The dashboard's investment table reads completion records (actual), beside the
+    approved and requested figures; the actual column equals them summed in SQL."""
+    scope = scope_of("wjw")
+    with use_scope(scope):
+        board = services.dashboard(scope, clock.today())
+        table = board.table("investment")
+        assert table.headers[3] == "实际完成投资（元）"
+        by_year = {row[0]: row[3] for row in table.rows}
+    with use_scope(Scope.system()):
+        year_of = ("strftime('%Y', i.completed_on)" if db.engine.dialect.name == "sqlite"
+                   else "CAST(EXTRACT(YEAR FROM i.completed_on) AS TEXT)")
+        rows = db.session.execute(text(
+            f"SELECT {year_of}, SUM(i.actual_price) FROM plan_item i "
+            f"WHERE i.completed_on IS NOT NULL AND i.org_id IN ({_in(scope.org_ids)}) "
+            f"GROUP BY {year_of}")).all()
+    for year, total in rows:
+        assert by_year[str(int(year))] == decimal.Decimal(total).quantize(decimal.Decimal("0.01"))
+    assert any(v for v in by_year.values())  # the demo has completed items
