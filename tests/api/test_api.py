@@ -61,7 +61,8 @@ def post_inspection(client, asset_id: int, token: str) -> int:
         )
     response = client.post(
         f"/api/v1/obligations/{duty}/inspections",
-        json={"inspected_on": "2025-01-02", "conclusion": "符合要求"},
+        json={"inspected_on": "2025-01-02", "conclusion": "符合要求", "report_no": "API-R0",
+              "agency": "测试检验机构"},
         headers={"Authorization": f"Bearer {token}"},
     )
     return response.status_code
@@ -160,7 +161,8 @@ def test_recording_an_inspection_moves_the_duty_and_is_audited(app, client, pref
     assert client.post(url, data="not json", headers=headers).status_code == 400
     response = client.post(
         url,
-        json={"inspected_on": "2026-01-10", "conclusion": "符合要求", "report_no": f"{prefix}-R1"},
+        json={"inspected_on": "2026-01-10", "conclusion": "符合要求", "report_no": f"{prefix}-R1",
+              "agency": "测试检验机构"},
         headers=headers,
     )
     assert response.status_code == 201, response.json
