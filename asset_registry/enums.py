@@ -32,7 +32,10 @@ class LabelledEnum(StrEnum):
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
-        return [(m.value, m.label) for m in cls]
+        # lazy labels: forms build their choices once at import, and each request must
+        # still see them in its own language
+        labels = cls.labels()
+        return [(m.value, labels.get(m.value, m.value)) for m in cls]
 
 
 class Role(LabelledEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 
 from .. import clock
@@ -76,13 +77,13 @@ def money_filter(value) -> str:
 
 
 KIND_TITLES = {
-    "institution": "本单位设备总览",
-    "bureau": "所辖单位总览",
-    "regulator": "特种设备监管总览",
-    "city": "全市设备更新总览",
+    "institution": _l("本单位设备总览"),
+    "bureau": _l("所辖单位总览"),
+    "regulator": _l("特种设备监管总览"),
+    "city": _l("全市设备更新总览"),
 }
 
 
 @bp.app_context_processor
 def _titles():
-    return {"dashboard_title": lambda kind: _(KIND_TITLES[kind])}
+    return {"dashboard_title": lambda kind: str(KIND_TITLES[kind])}

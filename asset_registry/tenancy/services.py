@@ -248,7 +248,7 @@ def _memberships_not_fitting(org_id: int, kind: str) -> str:
     roles = db.session.scalars(
         select(Membership.role).where(Membership.org_id == org_id).distinct()
     )
-    return "、".join(Role(r).label for r in roles if not role_fits(r, kind))
+    return _("、").join(Role(r).label for r in roles if not role_fits(r, kind))
 
 
 def audit_admin_change(obj, action: str, org_id_of) -> None:

@@ -1,0 +1,161 @@
+"""Every page reads in English: each GET route of app.url_map, and the detail pages the
+list pages link to (one object per endpoint), rendered in English for each demo role,
+shows no Han character outside the data (names, addresses, notes... as stored)."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import String, Text, select
+
+from asset_registry.extensions import db
+from asset_registry.tenancy.scope import Scope, use_scope
+
+ROLES = ("admin", "wjw", "scjg", "rmyy", "rmyy_xj")
+HAN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+# pages that end the session or answer files rather than pages
+SKIP_ENDPOINTS = {"static", "auth.logout", "labels.pdf"}
+FILE_SUFFIXES = (".xlsx", ".pdf", ".docx", ".json", "/download", "/progress")
+# the language switch names the other language in that language, on purpose
+OWN_NAME = "中文"
+HREF = re.compile(r'href="(/[^"#?]*)(?:\?[^"#]*)?"')
+VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "source", "wbr"}
+
+
+class VisibleText(HTMLParser):
+    """Text a reader sees or hears: text nodes outside script/style, and the attributes
+    read aloud or shown (placeholder, title, aria-label, alt, button values)."""
+
+    SHOWN_ATTRS = ("placeholder", "title", "aria-label", "alt", "data-confirm")
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "template") and tag not in VOID:
+            self._hidden += 1
+        values = dict(attrs)
+        for name in self.SHOWN_ATTRS:
+            if values.get(name):
+                self.parts.append(values[name])
+        if tag == "input" and values.get("type") in ("submit", "button") and values.get("value"):
+            self.parts.append(values["value"])
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data):
+        if not self._hidden and data.strip():
+            self.parts.append(data.strip())
+
+
+def visible_text(html: str) -> str:
+    parser = VisibleText()
+    parser.feed(html)
+    return "\n".join(parser.parts)
+
+
+def _data_values() -> list[str]:
+    """Every stored text value with Han characters (the demo's data), longest first, so a
+    name is removed whole before any shorter name inside it."""
+    values: set[str] = set()
+    with use_scope(Scope.system()):
+        for table in db.metadata.sorted_tables:
+            for column in table.columns:
+                if not isinstance(column.type, String | Text):
+                    continue
+                rows = db.session.execute(select(column).distinct().where(column.isnot(None)))
+                for (value,) in rows:
+                    if isinstance(value, str) and HAN.search(value):
+                        values.add(value.strip())
+                        # multi-line notes are shown line by line
+                        values.update(line.strip() for line in value.splitlines() if line.strip())
+    return sorted((v for v in values if v), key=len, reverse=True)
+
+
+@pytest.fixture(scope="module")
+def data_values(app):
+    return _data_values()
+
+
+def _english_client(login, username):
+    c = login(username)
+    # the session only: the user's saved preference stays as it is for other tests
+    with c.client.session_transaction() as session:
+        session["lang"] = "en"
+    return c
+
+
+def _start_urls(app) -> list[str]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in SKIP_ENDPOINTS or rule.arguments:
+            continue
+        urls.append(rule.rule)
+    return sorted(urls)
+
+
+def _endpoint_of(app, path: str) -> str | None:
+    adapter = app.url_map.bind("localhost")
+    try:
+        endpoint, _args = adapter.match(path, method="GET")
+    except Exception:  # noqa: BLE001 - not a page of the app (or a redirect rule)
+        return None
+    return endpoint
+
+
+def _untranslated(text: str, data: list[str]) -> list[str]:
+    for value in data:
+        if value in text:
+            text = text.replace(value, " ")
+    text = text.replace(OWN_NAME, " ")
+    found = []
+    for line in text.splitlines():
+        if HAN.search(line):
+            found.append(line.strip()[:160])
+    return found
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_page_reads_in_english(app, login, data_values, username):
+    c = _english_client(login, username)
+    todo = _start_urls(app)
+    seen_endpoints: set[str] = set()
+    visited: set[str] = set()
+    findings: dict[str, list[str]] = {}
+    pages = 0
+    while todo:
+        url = todo.pop(0)
+        if url in visited:
+            continue
+        visited.add(url)
+        if url.endswith(FILE_SUFFIXES):
+            continue
+        response = c.get(url, follow_redirects=True)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        pages += 1
+        html = response.get_data(as_text=True)
+        assert 'lang="en"' in html, f"{url} is not in English"
+        problems = _untranslated(visible_text(html), data_values)
+        if problems:
+            findings[url] = sorted(set(problems))
+        # detail pages: the first link to each endpoint with arguments
+        for link in HREF.findall(html):
+            endpoint = _endpoint_of(app, link)
+            if endpoint is None or endpoint in SKIP_ENDPOINTS or endpoint in seen_endpoints:
+                continue
+            rule_has_args = any(
+                r.arguments for r in app.url_map.iter_rules(endpoint)
+            )
+            if rule_has_args and link not in visited:
+                seen_endpoints.add(endpoint)
+                todo.append(link)
+    assert pages > 10
+    report = "\n".join(f"{url}: {lines}" for url, lines in sorted(findings.items()))
+    assert not findings, f"Han characters in English pages as {username}:\n{report}"
