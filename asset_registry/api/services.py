@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..tenancy.models import Membership
+from ..tenancy.models import Membership, User
 from ..tenancy.scope import Scope, ScopeViolation
 from .models import ApiToken
 
@@ -56,8 +56,9 @@ def revoke_token(
 
 
 def membership_for_token(token: str | None) -> Membership | None:
-    """The membership an active token acts as, else None. Looked up across tenants
-    (the caller has no scope yet: the token is what gives it one)."""
+    """The membership a live token acts as, else None: not revoked, not expired, its
+    user active and not signed out (or the password changed) since it was issued.
+    Looked up across tenants (the caller has no scope yet: the token gives it one)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = db.session.scalars(
@@ -72,6 +73,9 @@ def membership_for_token(token: str | None) -> Membership | None:
         .where(Membership.id == row.membership_id)
         .execution_options(all_tenants=True)
     ).one_or_none()
+    user = db.session.get(User, membership.user_id) if membership is not None else None
+    if user is None or not row.is_live_for(user):
+        return None  # and a dead token leaves no trace of use
     now = clock.utcnow_naive()
     if membership is not None and (
         row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOUCH_EVERY_SECONDS

@@ -1,6 +1,6 @@
 """Assets, their status history, attachments and replaced QR tokens.
 
-Engineers: read HACKING.md at the repository root before changing this package.
+Engineers: read CONTRIBUTING.md at the repository root before changing this package.
 """
 
 from __future__ import annotations

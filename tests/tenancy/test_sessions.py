@@ -100,7 +100,17 @@ def test_deactivation_ends_sessions_and_tokens(client, login, member):
     admin = login("rmyy")
     assert admin.post(f"/admin/users/{user_id}/active", {"active": "0"}).status_code == 302
     assert c.get("/api-tokens/").status_code == 302
-    assert _api(client, token).status_code == 401
+    with use_scope(Scope.system()):
+        from asset_registry.api.models import ApiToken
+
+        last_use = select(ApiToken.last_used_at).where(ApiToken.prefix == token[:12])
+        before = db.session.scalar(last_use)
+        db.session.rollback()
+    with clock.frozen(clock.now() + dt.timedelta(hours=1)):
+        assert _api(client, token).status_code == 401
+    with use_scope(Scope.system()):
+        assert db.session.scalar(last_use) == before  # a dead token leaves no trace of use
+        db.session.rollback()
     # reactivation does not revive what was ended
     assert admin.post(f"/admin/users/{user_id}/active", {"active": "1"}).status_code == 302
     assert _api(client, token).status_code == 401
