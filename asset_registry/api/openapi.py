@@ -8,6 +8,7 @@ from ..assets.models import AssetStatus
 from ..inputs import MAX_ID
 from ..inspections.models import ObligationKind
 from ..inspections.rules import CONCLUSIONS
+from ..inspections.safety import SafetyState
 from ..inspections.services import DUE_WINDOWS
 from ..pagination import MAX_PAGE
 
@@ -116,8 +117,9 @@ ASSET = {
     "registration_no": _STR,
     "device_class": _STR,
     "permit_no": _STR,
-    "compliance": {"type": "string", "nullable": True,
-                   "description": "The asset's inspection compliance state"},
+    "compliance": {"type": "string", "nullable": True, "enum": [*_values(SafetyState), None],
+                   "description": "The asset's safety state, from recorded inspections, "
+                                  "open stopping faults and its status (README: safety states)"},
     "scan_url": {"type": "string", "description": "What the asset's QR label encodes"},
 }
 OBLIGATION = {
@@ -193,6 +195,8 @@ def document(base_url: str) -> dict:
                                "Department (exact)"),
                         _query("special", _FLAG, "Special equipment only"),
                         _query("over_design_life", _FLAG, "Beyond design life only"),
+                        _query("safety", {"type": "string", "enum": _values(SafetyState)},
+                               "Safety state (see the README's safety states)"),
                         _query("sort", {"type": "string", "enum": ["code", "name",
                                "commissioned", "value", "life_end", "status", "org"]},
                                "Sort key"),

@@ -33,6 +33,7 @@ from ..extensions import csrf, db
 from ..inputs import MAX_ID, strip_control
 from ..inspections.models import Obligation
 from ..inspections.rules import CONCLUSIONS
+from ..inspections.safety import SafetyState
 from ..inspections.services import (
     DUE_WINDOWS,
     InspectionError,
@@ -180,6 +181,7 @@ ASSET_PARAMS = {
     "department": _text(100),
     "special": _flag,
     "over_design_life": _flag,
+    "safety": _choice(*_values(SafetyState)),
     "sort": _choice(*SORTS),
     "direction": _choice("asc", "desc"),
 }

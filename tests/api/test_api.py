@@ -259,3 +259,14 @@ def test_the_regulator_keeps_its_own_tokens(app, login, client):
     )
     assert token[:12] in regulator.get("/api-tokens/").get_data(as_text=True)
     assert get(client, "/api/v1/assets?per_page=1", token).status_code == 200
+
+
+def test_assets_filter_by_safety_state(app, client):
+    token = token_for("hcxf")
+    response = get(client, "/api/v1/assets?safety=failed&per_page=100", token)
+    assert response.status_code == 200
+    items = response.json["items"]
+    assert items and {item["compliance"] for item in items} == {"failed"}
+    assert "HCXF-DT-2006-001" in {item["asset_code"] for item in items}
+    bad = get(client, "/api/v1/assets?safety=green", token)
+    assert bad.status_code == 400 and bad.json["parameter"] == "safety"
