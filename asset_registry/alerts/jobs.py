@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable
 
 from flask_babel import force_locale
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -24,6 +24,9 @@ from .models import JobRun
 log = logging.getLogger(__name__)
 
 SKIPPED = None
+# a claim unfinished for this long is taken over even from another machine (far longer
+# than any scan); on this machine, a claim whose process is gone is taken over at once
+STALE_CLAIM = dt.timedelta(hours=2)
 
 
 def owner() -> str:
@@ -46,8 +49,12 @@ def run_locked(job: str, run_key: str, work: Callable[[], object]):
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        log.info("job %s %s already taken by another process", job, run_key)
-        return SKIPPED
+        row_id = _take_over_dead_claim(job, run_key)
+        if row_id is None:
+            log.info("job %s %s already taken by another process", job, run_key)
+            return SKIPPED
+        log.warning("job %s %s: its claim was left by a process that died; running it",
+                    job, run_key)
     outcome, summary = "ok", ""
     try:
         result = work()
@@ -63,6 +70,44 @@ def run_locked(job: str, run_key: str, work: Callable[[], object]):
             .values(finished_at=clock.utcnow_naive(), outcome=outcome, summary=summary[:1000])
         )
         db.session.commit()
+
+
+def _owner_is_dead(claimed_by: str) -> bool:
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+def _take_over_dead_claim(job: str, run_key: str) -> int | None:
+    """A claim never finished because its process was killed (its transaction, and so
+    its work, was rolled back): without this the run would be skipped until the next
+    key. The conditional update lets one process win the take-over."""
+    table = JobRun.__table__
+    now = clock.utcnow_naive()
+    with use_scope(Scope.system()):  # the job table holds no tenant rows
+        claim = db.session.execute(
+            select(table.c.id, table.c.owner, table.c.started_at).where(
+                table.c.job == job, table.c.run_key == run_key, table.c.finished_at.is_(None))
+        ).first()
+    db.session.rollback()
+    if claim is None or not (
+        _owner_is_dead(claim.owner) or claim.started_at < now - STALE_CLAIM
+    ):
+        return None
+    taken = db.session.execute(
+        update(table).where(table.c.id == claim.id, table.c.owner == claim.owner,
+                            table.c.finished_at.is_(None))
+        .values(owner=owner(), started_at=now)
+    ).rowcount
+    db.session.commit()
+    return claim.id if taken == 1 else None
 
 
 @contextlib.contextmanager

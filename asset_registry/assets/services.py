@@ -3,9 +3,11 @@ figures and attachments. They take the scope explicitly, flush, and never commit
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import hashlib
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -951,8 +953,15 @@ def store_upload(data: bytes, stored_name: str, make_row):
     """Write the file under UPLOAD_DIR, then flush the row `make_row(size, sha256)` makes;
     the file is removed again if the row fails (nothing half-saved)."""
     path = _upload_dir() / stored_name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError:  # unwritable directory, full disk: say so, keep nothing
+        logging.getLogger(__name__).exception("could not store upload %s", path)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        message = _("文件未能保存（服务器存储不可写或已满），未保存任何内容，请联系管理员。")
+        raise AssetError("file", message) from None
     row = make_row(len(data), hashlib.sha256(data).hexdigest())
     db.session.add(row)
     try:

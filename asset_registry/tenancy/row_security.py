@@ -219,7 +219,10 @@ def _before_flush(session: Session, flush_context, instances) -> None:
 
 
 def _forget(connection: Connection, *args) -> None:
-    connection.info.pop(_KNOWN, None)
+    # a dropped connection (invalidated) has no info to reach, and the pool clears it
+    # on reconnect; reading it here would make the rollback itself fail
+    if not connection.invalidated:
+        connection.info.pop(_KNOWN, None)
 
 
 # transaction-local: a new transaction, its end, or a savepoint rolled back (which
