@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..enums import Role
 from ..extensions import db
-from ..web import roles_required
+from ..web import current_scope, roles_required
 from .models import Category
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -44,13 +44,18 @@ def index():
             return render_template(
                 "catalog/index.html", categories=categories, errors=errors, form=request.form
             ), 422
-        changed = 0
+        changed = []
         for c in categories:
             design, accounting = updates[c.id]
             if (c.design_life_years, c.accounting_life_years) != (design, accounting):
                 c.design_life_years, c.accounting_life_years = design, accounting
-                changed += 1
-        db.session.flush()
-        flash(_("已保存 %(n)s 个分类的默认年限（只影响之后登记的设备）。", n=changed), "success")
+                changed.append(c)
+        # reference data of the whole city: audited like tenant rows, under the city's org
+        from ..tenancy.services import audit_admin_changes
+
+        city = current_scope().org_id
+        audit_admin_changes(changed, "update", lambda _category: city)
+        flash(_("已保存 %(n)s 个分类的默认年限（只影响之后登记的设备）。", n=len(changed)),
+              "success")
         return redirect(url_for("catalog.index"))
     return render_template("catalog/index.html", categories=categories, errors=errors, form=None)

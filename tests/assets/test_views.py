@@ -162,6 +162,12 @@ def test_catalog_admin_edits_default_lives(login):
     with use_scope(Scope.system()):
         db.session.expire_all()
         assert db.session.get(Category, target.id).design_life_years == 9
+        from asset_registry.audit.models import AuditEvent
+
+        audited = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.entity == "category", AuditEvent.entity_id == target.id)
+            .order_by(AuditEvent.id.desc())).first()
+        assert audited is not None and audited.changes["after"]["design_life_years"] == 9
         db.session.get(Category, target.id).design_life_years = 8
         db.session.commit()
 
