@@ -201,3 +201,77 @@ def merged(field: str, organisation_values: Mapping[str, str] | None) -> dict[st
         if key and target:
             words[key] = target
     return words
+
+
+# --- the city admin's words ----------------------------------------------------------
+
+
+class SynonymError(ValueError):
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def targets(field: str) -> list[tuple[str, str]]:
+    """(code, label) a ledger word of `field` may mean."""
+    from ..assets.models import AssetStatus, FundingSource
+    from ..catalog.models import Category
+
+    if field == "funding_source":
+        return FundingSource.choices()
+    if field == "status":
+        return AssetStatus.choices()
+    if field == "category":
+        return [(c.code, f"{c.code} {c.name}") for c in db.session.scalars(
+            select(Category).order_by(Category.sort, Category.id))]
+    return []
+
+
+def custom_synonyms() -> list:
+    from .models import ImportSynonym
+
+    built_in = {(f, synonym_key(t)) for f, words in BUILT_IN.items() for t in words}
+    rows = db.session.scalars(select(ImportSynonym).order_by(ImportSynonym.field,
+                                                            ImportSynonym.text))
+    return [row for row in rows if (row.field, synonym_key(row.text)) not in built_in]
+
+
+def add_synonym(scope, field: str, text: str, target: str):
+    """A ledger word the city admin teaches the importer (every organisation's imports
+    read it); audited. The scope must be the city's (reference data)."""
+    from flask_babel import gettext as _
+
+    from ..tenancy.services import audit_admin_change
+    from .models import ImportSynonym
+
+    if not scope.sees_everything or not scope.writable:
+        raise SynonymError(None, _("只有市级管理员可以维护导入同义词。"))
+    if field not in BUILT_IN:
+        raise SynonymError("field", _("请选择字段。"))
+    text = (normalise_text(text) or "").strip()[:100]
+    if not synonym_key(text):
+        raise SynonymError("text", _("请填写台账中的写法。"))
+    if target not in dict(targets(field)):
+        raise SynonymError("target", _("请选择它在系统中的含义。"))
+    if synonym_key(text) in synonyms(field):
+        raise SynonymError("text", _("“%(t)s”已有含义：%(m)s。", t=text,
+                                     m=synonyms(field)[synonym_key(text)]))
+    row = ImportSynonym(field=field, text=text, target=target)
+    db.session.add(row)
+    audit_admin_change(row, "create", lambda: scope.org_id)
+    return row
+
+
+def delete_synonym(scope, synonym_id: int) -> bool:
+    from ..tenancy.services import audit_admin_change
+    from .models import ImportSynonym
+
+    row = db.session.get(ImportSynonym, synonym_id)
+    built_in = row is not None and synonym_key(row.text) in {
+        synonym_key(t) for t in BUILT_IN.get(row.field, {})}
+    if row is None or built_in or not scope.sees_everything:
+        return False
+    audit_admin_change(row, "delete", lambda: scope.org_id)
+    db.session.delete(row)
+    db.session.flush()
+    return True

@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import clock
+from ..enums import Role
 from ..extensions import db
 from ..pagination import paginate
 from ..plans.services import editable_plans
@@ -228,6 +229,39 @@ def saved(kind: str):
         fields=fields_for(kind),
         choices=mapping_choices(kind),
     ), (400 if error else 200)
+
+
+@bp.route("/synonyms", methods=["GET", "POST"])
+@roles_required(Role.CITY_ADMIN)
+def synonyms():
+    """The ledger words every organisation's imports understand: built in, and the city
+    admin's own (added and removed here)."""
+    from . import synonyms as words
+
+    scope = current_scope()
+    field = request.values.get("field") or "funding_source"
+    field = field if field in words.BUILT_IN else "funding_source"
+    if request.method == "POST":
+        try:
+            if request.form.get("delete", "").isdigit():
+                if not words.delete_synonym(scope, int(request.form["delete"])):
+                    abort(404)
+                flash(_("同义词已删除。"), "success")
+            else:
+                words.add_synonym(scope, field, request.form.get("text", ""),
+                                  request.form.get("target", ""))
+                flash(_("同义词已添加，之后的导入都会识别。"), "success")
+        except words.SynonymError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for("imports.synonyms", field=field)), 303
+        return redirect(url_for("imports.synonyms", field=field))
+    labels = dict(words.targets(field))
+    return render_template(
+        "imports/synonyms.html", field=field, fields=words.FIELDS,
+        built_in=sorted(words.BUILT_IN[field].items()), custom=[
+            row for row in words.custom_synonyms() if row.field == field],
+        targets=words.targets(field), labels=labels,
+    )
 
 
 @bp.post("/<int:job_id>/undo")

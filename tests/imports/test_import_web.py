@@ -346,3 +346,39 @@ def test_job_bookkeeping_reaches_its_row_from_its_own_transaction(app, login, tm
     jobs._mark_failed(job_id, jobs.MSG_CRASHED)
     job = get_job(job_id)
     assert job.status == "failed" and job.message == jobs.MSG_CRASHED
+
+
+def test_the_city_admin_teaches_the_importer_a_ledger_word(login, tmp_path):
+    from asset_registry.audit.models import AuditEvent
+    from asset_registry.imports.models import ImportSynonym
+    from asset_registry.imports.synonyms import synonym_key, synonyms
+
+    admin = login("admin")
+    page = admin.get("/imports/synonyms?field=funding_source").get_data(as_text=True)
+    assert "自筹资金" in page  # a built-in word
+    assert login("rmyy").get("/imports/synonyms").status_code == 404
+    word = "院内结余资金" + unique_prefix()
+    assert admin.post("/imports/synonyms?field=funding_source",
+                      {"text": word, "target": "self_funded"}).status_code == 302
+    # the same word again, or a target that does not exist: refused
+    assert admin.post("/imports/synonyms?field=funding_source",
+                      {"text": word, "target": "self_funded"}).status_code == 303
+    assert admin.post("/imports/synonyms?field=funding_source",
+                      {"text": word + "x", "target": "no_such"}).status_code == 303
+    with use_scope(Scope.system()):
+        assert synonyms("funding_source")[synonym_key(word)] == "self_funded"
+        row = db.session.scalars(select(ImportSynonym).where(ImportSynonym.text == word)).one()
+        assert db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.entity == "import_synonym", AuditEvent.entity_id == row.id))
+        assert db.session.scalar(select(ImportSynonym.id).where(
+            ImportSynonym.text == word + "x")) is None
+        row_id = row.id
+        db.session.rollback()
+    # an asset import now reads the word
+    p = unique_prefix()
+    path = simple_ledger(tmp_path / "a.xlsx", [(f"{p}-1", "监护仪", word)],
+                         headers=("资产编号", "设备名称", "资金来源"))
+    result = run("rmyy", path)
+    assert result.written and assets_like(p)[f"{p}-1"].funding_source == "self_funded"
+    assert admin.post("/imports/synonyms?field=funding_source",
+                      {"delete": str(row_id)}).status_code == 302
