@@ -38,11 +38,17 @@ def clone_database(app, tmp_path):
                 source.backup(copy)
             return f"sqlite:///{target}"
         name = f"{url.database}_c{uuid.uuid4().hex[:6]}"
-        # a template must have no other session: give back the pool's connections
+        # a template must have no other session: give back the pool's connections and
+        # end any this test session still holds (its pool reconnects when next asked)
         for attempt in range(50):
             db.engine.dispose()
             try:
                 with admin.connect() as conn:
+                    conn.exec_driver_sql(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %(name)s AND pid <> pg_backend_pid()",
+                        {"name": url.database},
+                    )
                     conn.exec_driver_sql(
                         f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'
                     )
