@@ -97,3 +97,34 @@ def test_also_fulfils():
 def test_first_due(base, today, kwargs, expected):
     kwargs = {"months": None, "days": None, **kwargs}
     assert rules.first_due(base, today, **kwargs) == expected
+
+
+def test_first_due_by_days_on_the_commissioning_day():
+    base = D(2024, 1, 1)
+    assert rules.first_due(base, base, first_months=None, months=None, days=7) == D(2024, 1, 8)
+
+
+def test_blocking_clause_counts_active_statutory_duties_only(app, as_user):
+    from sqlalchemy import select, update
+
+    from asset_registry.extensions import db
+    from asset_registry.inspections.models import Obligation
+    from tests.inspections.factories import duty, make_asset
+
+    today = D(2031, 1, 1)
+    with as_user("hcxf") as scope:
+        lift = make_asset(scope, "hcxf", "SE-3000", name="阻断条件电梯")
+        annual = duty(lift, "annual_inspection")
+
+        def blocks(**values) -> bool:
+            db.session.execute(update(Obligation).where(Obligation.id == annual.id)
+                               .values(**values))
+            return db.session.scalar(select(Obligation.id).where(
+                Obligation.id == annual.id, rules.blocking_clause(today))) is not None
+
+        assert blocks(active=True, statutory=True, failed=True, next_due=D(2031, 6, 1))
+        assert not blocks(active=False)  # an inactive duty never blocks
+        assert blocks(active=True, failed=False, next_due=D(2030, 12, 31))  # overdue
+        assert not blocks(next_due=today)  # due today: not yet
+        assert not blocks(statutory=False, next_due=D(2030, 12, 31))  # a self-check
+        db.session.rollback()
