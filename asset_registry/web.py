@@ -201,6 +201,12 @@ def healthz():
     return {"status": "ok", "database": "ok"}
 
 
+@core.get("/favicon.ico")
+def favicon():
+    # browsers and bookmarks ask for /favicon.ico whatever the page links
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @core.post("/lang/<code>")
 def set_language(code: str):
     if code in ("en", "zh_Hans_CN"):

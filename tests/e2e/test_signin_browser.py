@@ -12,7 +12,9 @@ def test_sign_in_in_chinese_and_see_only_own_scope(page):
     assert "用户名或密码错误" in page.locator("#login-error").inner_text()
 
     browser_login(page, "rmyy")
-    assert "晋城市人民医院" in page.locator("#user-menu").inner_text()
+    # below 1400 px the active institution and role fold into the user menu
+    page.click("#user-menu")
+    assert "晋城市人民医院" in page.locator("#active-identity").inner_text()
     page.goto("/admin/orgs")
     table = page.locator("#org-table").inner_text()
     assert "晋城市人民医院" in table and "皇城相府" not in table
