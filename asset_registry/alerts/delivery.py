@@ -7,7 +7,10 @@ send the same row; a failure backs off exponentially and never marks a row sent.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import http.client
 import ipaddress
 import json
@@ -20,7 +23,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
@@ -31,7 +34,15 @@ from .. import clock
 from ..assets.models import Asset
 from ..extensions import db
 from ..tenancy.models import Organisation, User
-from .models import ACTIVE_STATUSES, Alert, Channel, Delivery, Outcome, WebhookKind
+from .models import (
+    ACTIVE_STATUSES,
+    Alert,
+    AlertSettings,
+    Channel,
+    Delivery,
+    Outcome,
+    WebhookKind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +247,69 @@ def robot_payload(kind: str, title: str, lines: list[str]) -> dict:
     return {"msgtype": "markdown", "markdown": {"content": text}}
 
 
+# markdown size the robots accept, in bytes of UTF-8 (WeCom documents 4096; DingTalk's
+# limit is about 20000): a longer message is refused whole, so a digest is split
+ROBOT_LIMITS = {WebhookKind.WECOM: 4096, WebhookKind.DINGTALK: 20000}
+# robots accept about 20 messages a minute; past this many the rest is left to the inbox
+MAX_ROBOT_MESSAGES = 5
+# room for the heading, the "(2/3)" mark and the closing link to the inbox
+_ROBOT_RESERVE = 600
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    return data[: max_bytes - 3].decode("utf-8", "ignore") + "…"
+
+
+def robot_messages(kind: str, title: str, lines: list[str], inbox_url: str = "") -> list[dict]:
+    """The digest as one or more payloads, each within the robot's size limit; beyond
+    MAX_ROBOT_MESSAGES the last one says how many lines were left out and links the inbox."""
+    budget = ROBOT_LIMITS.get(kind, ROBOT_LIMITS[WebhookKind.WECOM]) - _ROBOT_RESERVE
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        line = _cut(line, budget - 3)
+        size = len(f"- {line}\n".encode())
+        if chunks[-1] and used + size > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(line)
+        used += size
+    left_out = sum(len(chunk) for chunk in chunks[MAX_ROBOT_MESSAGES:])
+    chunks = chunks[:MAX_ROBOT_MESSAGES]
+    if left_out:
+        more = _("另有 %(n)s 条未列出，请在预警收件箱查看", n=left_out)
+        chunks[-1].append(f"{more}：{inbox_url}" if inbox_url else more)
+    if len(chunks) == 1:
+        return [robot_payload(kind, title, chunks[0])]
+    return [
+        robot_payload(kind, _("%(title)s（%(i)s/%(n)s）", title=title, i=i, n=len(chunks)), chunk)
+        for i, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def sign_dingtalk(url: str, secret: str, timestamp_ms: int | None = None) -> str:
+    """The URL with DingTalk's 加签 parameters: `timestamp` (ms) and `sign`, the base64 of
+    HMAC-SHA256 over "timestamp\nsecret" keyed by the secret, URL-encoded."""
+    if timestamp_ms is None:
+        timestamp_ms = int(clock.utcnow_naive().replace(tzinfo=dt.UTC).timestamp() * 1000)
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(),
+                      hashlib.sha256).digest()
+    sign = quote_plus(base64.b64encode(digest).decode("ascii"))
+    joiner = "&" if urlsplit(url).query else "?"
+    return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign}"
+
+
+class RobotRefused(OSError):
+    """The robot answered with a non-zero errcode (bad key, bad signature, too long...)."""
+
+    def __init__(self, errcode, errmsg: str):
+        super().__init__(f"errcode {errcode}: {errmsg}")
+        self.errcode, self.errmsg = errcode, errmsg
+
+
 class WebhookRefused(OSError):
     """The destination may not be reached from here (checked at every delivery)."""
 
@@ -312,7 +386,7 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def _post_json(url: str, payload: dict) -> None:
+def _post_json(url: str, payload: dict) -> dict:
     config = current_app.config
     scheme, host, port, address = resolve_destination(url, config.get("WEBHOOK_ALLOWED_HOSTS"))
     parts = urlsplit(url)
@@ -339,9 +413,12 @@ def _post_json(url: str, payload: dict) -> None:
     try:
         answer = json.loads(body or b"{}")
     except ValueError:
-        return
-    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
-        raise OSError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+        return {}
+    if not isinstance(answer, dict):
+        return {}
+    if answer.get("errcode", 0) != 0:
+        raise RobotRefused(answer.get("errcode"), str(answer.get("errmsg", "")))
+    return answer
 
 
 def send_webhooks(today: dt.date | None = None, *, retries_only: bool = False) -> DeliveryReport:
@@ -355,12 +432,17 @@ def send_webhooks(today: dt.date | None = None, *, retries_only: bool = False) -
         groups[(row[0].recipient, row[0].webhook_kind or WebhookKind.WECOM)].append(row)
     ok_ids: list[int] = []
     failures: dict[int, tuple[int, str]] = {}
+    secrets = _robot_secrets({url for url, _kind in groups})
+    inbox_url = current_app.config.get("BASE_URL", "").rstrip("/") + "/alerts/"
     for (url, kind), items in groups.items():
         with force_locale(DEFAULT_LOCALE):
             title = _("设备预警 %(date)s（%(n)s 条）", date=today.isoformat(), n=len(items))
             lines = [_item_line(row) for row in items]
+            payloads = robot_messages(kind, title, lines, inbox_url)
         try:
-            _post_json(url, robot_payload(kind, title, lines))
+            # a part that fails fails the digest: the retry sends it whole again
+            for payload in payloads:
+                _post_json(_robot_url(url, kind, secrets.get(url)), payload)
         except (OSError, urllib.error.URLError, ValueError) as exc:
             error = _("Webhook 发送失败：%(e)s", e=exc)
             report.errors.append(error)
@@ -372,6 +454,60 @@ def send_webhooks(today: dt.date | None = None, *, retries_only: bool = False) -
     if rows:
         _record(ok_ids, failures, now)
     return report
+
+
+def _robot_secrets(urls: set[str]) -> dict[str, str]:
+    """The 加签 secret stored with each webhook URL (one query for the run)."""
+    if not urls:
+        return {}
+    return dict(db.session.execute(
+        select(AlertSettings.webhook_url, AlertSettings.webhook_secret).where(
+            AlertSettings.webhook_url.in_(urls), AlertSettings.webhook_secret.is_not(None))
+    ).all())
+
+
+def _robot_url(url: str, kind: str, secret: str | None) -> str:
+    return sign_dingtalk(url, secret) if secret and kind == WebhookKind.DINGTALK else url
+
+
+def send_test_webhook(url: str, kind: str, secret: str | None, org_name: str) -> dict:
+    """Post a short test message; returns the robot's answer (errcode 0 and errmsg).
+    RobotRefused carries a refusal's errcode and errmsg; OSError a transport failure."""
+    title = _("设备预警测试消息")
+    line = _("%(org)s 的预警将发到这个群。", org=org_name)
+    return _post_json(_robot_url(url, kind, secret), robot_payload(kind, title, [line]))
+
+
+def send_test_mail(recipients: list[str], org_name: str) -> str:
+    """Send a test message through the configured SMTP server; returns its reply to the
+    message (code and text). Raises OSError or SMTPException when it is refused."""
+    message = EmailMessage()
+    message["Subject"] = _("【设备预警】测试邮件")
+    message["From"] = current_app.config.get("MAIL_SENDER")
+    message["To"] = ", ".join(recipients)
+    message.set_content(_("%(org)s 的预警邮件将发到这个地址。", org=org_name))
+    smtp = _smtp()
+    try:
+        # step by step rather than send_message, which keeps the server's reply to itself
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(message["From"] or "")
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, message["From"])
+        refused = {}
+        for recipient in recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = smtp.data(message.as_bytes())
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    accepted = [r for r in recipients if r not in refused]
+    return f"{code} {reply.decode('utf-8', 'replace')} · " + ", ".join(accepted)
 
 
 def _item_line(row) -> str:

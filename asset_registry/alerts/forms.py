@@ -1,6 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from .models import WebhookKind
@@ -31,6 +38,13 @@ class SettingsForm(FlaskForm):
     )
     webhook_url = StringField(_l("群机器人 Webhook 地址"), validators=[Optional(), Length(max=500)])
     webhook_kind = SelectField(_l("群机器人类型"), choices=WebhookKind.choices)
+    # never shown back: blank keeps the stored secret
+    webhook_secret = PasswordField(
+        _l("钉钉加签密钥"), validators=[Optional(), Length(max=200)],
+        description=_l("钉钉机器人“安全设置”选择“加签”时填写（SEC 开头）；留空则保留已保存的密钥"),
+        render_kw={"autocomplete": "off"},
+    )
+    clear_webhook_secret = BooleanField(_l("清除已保存的加签密钥"))
     safety_phone = StringField(
         _l("安全管理联系电话"), validators=[Optional(), Length(max=30)],
         description=_l("显示在本单位设备二维码的公开页面上，供发现异常的群众联系"),

@@ -195,6 +195,8 @@ class AlertSettings(TenantOwned, db.Model):
     recipients: Mapped[str | None] = mapped_column(Text)
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_kind: Mapped[str] = mapped_column(String(10), default=WebhookKind.WECOM)
+    # a DingTalk robot secured by 加签 (starts "SEC"): each call carries a signature
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
     # shown on the public safety mark of the institution's devices
     safety_phone: Mapped[str | None] = mapped_column(String(30))
     updated_at: Mapped[dt.datetime] = mapped_column(

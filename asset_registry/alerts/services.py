@@ -118,7 +118,8 @@ def _approved_plan_item_exists(asset_id_column):
     link = plans.PlanItemAsset.__table__
     return exists().where(
         or_(item.c.replaced_asset_id == asset_id_column,
-            item.c.id.in_(select(link.c.item_id).where(link.c.asset_id == asset_id_column))),
+            item.c.id.in_(select(link.c.item_id).where(link.c.asset_id == asset_id_column)
+                          .correlate_except(link))),
         plan.c.id == item.c.plan_id,
         plan.c.status.in_(sorted(str(s) for s in approved)),
     )
@@ -588,7 +589,9 @@ PHONE_RE = re.compile(r"^[0-9+()\- 转]{3,30}$")
 def save_settings(scope: Scope, org_id: int, *, due_soon_days: int | None, due_7d_days: int,
                   escalate_after_days: int, life_ending_days: int, recipients: str | None,
                   webhook_url: str | None, webhook_kind: str,
-                  safety_phone: str | None = None) -> AlertSettings:
+                  safety_phone: str | None = None, webhook_secret: str | None = None,
+                  clear_webhook_secret: bool = False) -> AlertSettings:
+    """`webhook_secret` None or blank keeps the stored one; `clear_webhook_secret` drops it."""
     row = settings_for(scope, org_id)
     if row is None:
         raise AlertError(_("您无权修改该单位的预警设置。"))
@@ -605,6 +608,13 @@ def save_settings(scope: Scope, org_id: int, *, due_soon_days: int | None, due_7
     row.life_ending_days = life_ending_days
     row.recipients = "\n".join(addresses) or None
     row.webhook_url, row.webhook_kind = webhook_url or None, webhook_kind
+    secret = (webhook_secret or "").strip()
+    if clear_webhook_secret:
+        row.webhook_secret = None
+    elif secret:
+        if not secret.isascii() or not secret.isprintable():
+            raise AlertError(_("加签密钥应为钉钉机器人设置页显示的 SEC 开头的字符串。"))
+        row.webhook_secret = secret
     phone = (safety_phone or "").strip()
     if phone and not PHONE_RE.match(phone):
         raise AlertError(_("联系电话只能包含数字、空格和 - + ( ) 以及“转”，例如 0356-2196120。"))

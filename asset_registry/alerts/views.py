@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -129,12 +131,58 @@ def settings():
                 webhook_url=(form.webhook_url.data or "").strip() or None,
                 webhook_kind=form.webhook_kind.data,
                 safety_phone=form.safety_phone.data,
+                webhook_secret=form.webhook_secret.data,
+                clear_webhook_secret=form.clear_webhook_secret.data,
             )
         except services.AlertError as exc:
             flash(str(exc), "danger")
             return render_template("alerts/settings.html", form=form, orgs=orgs,
-                                   org_id=org_id), 400
+                                   org_id=org_id, has_secret=bool(row.webhook_secret)), 400
         flash(_("预警设置已保存。"), "success")
         return redirect(url_for(".settings", org=org_id))
     status = 400 if form.errors else 200
-    return render_template("alerts/settings.html", form=form, orgs=orgs, org_id=org_id), status
+    return render_template("alerts/settings.html", form=form, orgs=orgs, org_id=org_id,
+                           has_secret=bool(row.webhook_secret)), status
+
+
+@bp.post("/settings/test")
+@roles_required(*services.SETTINGS_ROLES)
+def settings_test():
+    """Send a test e-mail or robot message with the saved settings and show the answer."""
+    from .delivery import RobotRefused, WebhookRefused, send_test_mail, send_test_webhook
+
+    scope = current_scope()
+    org_id = _int_arg("org") or scope.org_id
+    org = next((o for o in services.settings_orgs(scope) if o.id == org_id), None)
+    if org is None:
+        abort(404)  # a foreign or non-editable organisation
+    row, org_name = services.settings_for(scope, org.id), org.name
+    channel = request.form.get("channel")
+    try:
+        if channel == "webhook":
+            if not row.webhook_url:
+                flash(_("请先填写并保存群机器人 Webhook 地址。"), "warning")
+            else:
+                answer = send_test_webhook(row.webhook_url, row.webhook_kind,
+                                           row.webhook_secret, org_name)
+                flash(_("群机器人已接收：errcode %(c)s，errmsg %(m)s",
+                        c=answer.get("errcode", 0), m=answer.get("errmsg", "")), "success")
+        elif channel == "mail":
+            # the person testing, and the extra recipients the settings name
+            recipients = list(dict.fromkeys(
+                r for r in [current_user.email, *row.recipient_list] if r))
+            if not recipients:
+                flash(_("没有可发送的邮箱：请填写额外收件邮箱或在用户资料中登记邮箱。"), "warning")
+            else:
+                reply = send_test_mail(recipients, org_name)
+                flash(_("邮件服务器已接收：%(r)s", r=reply), "success")
+        else:
+            abort(404)
+    except RobotRefused as exc:
+        flash(_("群机器人拒绝了消息：errcode %(c)s，errmsg %(m)s",
+                c=exc.errcode, m=exc.errmsg), "danger")
+    except WebhookRefused as exc:
+        flash(_("不允许发送到该地址：%(e)s", e=exc), "danger")
+    except (OSError, smtplib.SMTPException) as exc:
+        flash(_("发送失败：%(e)s", e=exc), "danger")
+    return redirect(url_for(".settings", org=org_id))
