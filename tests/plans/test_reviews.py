@@ -357,6 +357,7 @@ def test_every_replaced_asset_of_an_approved_item_counts_as_planned(old_asset):
     from asset_registry.alerts.models import Alert
 
     first, second = old_asset("rmyy", name="旧彩超一"), old_asset("rmyy", name="旧彩超二")
+    unplanned = old_asset("rmyy", name="未列入计划的旧彩超")
     scope = scope_of("rmyy")
     with use_scope(scope):
         plan = services.create_plan(scope, year=2025, title=unique("两台换一台"))
@@ -372,5 +373,8 @@ def test_every_replaced_asset_of_an_approved_item_counts_as_planned(old_asset):
         alerts.scan(clock.today())
         rules = set(db.session.scalars(select(Alert.rule).where(
             Alert.asset_id.in_([first, second]), Alert.status != "resolved")))
+        others = set(db.session.scalars(select(Alert.rule).where(
+            Alert.asset_id == unplanned, Alert.status != "resolved")))
         db.session.rollback()
     assert "life_exceeded" not in rules
+    assert "life_exceeded" in others  # an asset on no plan still raises it
