@@ -40,3 +40,14 @@ def test_the_round_on_a_phone(app, phone):
     phone.goto("/inspections/today")
     assert phone.locator(f'[data-obligation="{daily_id}"]').get_attribute("data-done") == "1"
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_the_asset_list_is_cards_on_a_phone(app, phone):
+    browser_login(phone, "rmyy")
+    phone.goto("/assets/")
+    name = phone.locator("#asset-table td.card-title-cell").first
+    box = name.bounding_box()
+    # a card's title spans the card: not one character per line
+    assert box["width"] > 250 and box["height"] < 60
+    assert phone.locator("#asset-table thead").is_hidden()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
