@@ -23,10 +23,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import clock
-from .audit.hooks import ACTOR_KEY
+from .audit.hooks import ACTOR_KEY, current_import_job
 from .audit.models import AuditEvent
 
-_AUDIT_KEYS = ("org_id", "entity", "entity_id", "action", "changes", "at", "user_id", "address")
+_AUDIT_KEYS = (
+    "org_id", "entity", "entity_id", "action", "changes", "at", "user_id", "address",
+    "import_job_id",
+)
 
 
 def insert_many(connection, table, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> None:
@@ -126,6 +129,7 @@ def reserve_ids(connection, table, count: int) -> list[int]:
 
 def _audit_params(session: Session, rows: list[dict]) -> list[tuple]:
     user_id, address = session.info.get(ACTOR_KEY, (None, None))
+    job_id = current_import_job(session)
     now = clock.utcnow_naive()
     return [
         (
@@ -137,6 +141,7 @@ def _audit_params(session: Session, rows: list[dict]) -> list[tuple]:
             row.get("at", now),
             row.get("user_id", user_id),
             row.get("address", address),
+            row.get("import_job_id", job_id),
         )
         for row in rows
     ]

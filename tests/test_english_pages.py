@@ -9,7 +9,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import String, Text, select
+from sqlalchemy import JSON, String, Text, select
 
 from asset_registry.extensions import db
 from asset_registry.tenancy.scope import Scope, use_scope
@@ -58,6 +58,18 @@ def visible_text(html: str) -> str:
     return "\n".join(parser.parts)
 
 
+def _strings_in(value) -> list[str]:
+    """The text in a stored value: a string, or the strings inside a JSON document
+    (checklists, import mappings, the audit's before/after values)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_strings_in(k), *_strings_in(v))]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _strings_in(v)]
+    return []
+
+
 def _data_values() -> list[str]:
     """Every stored text value with Han characters (the demo's data), longest first, so a
     name is removed whole before any shorter name inside it."""
@@ -65,14 +77,18 @@ def _data_values() -> list[str]:
     with use_scope(Scope.system()):
         for table in db.metadata.sorted_tables:
             for column in table.columns:
-                if not isinstance(column.type, String | Text):
+                if not isinstance(column.type, String | Text | JSON):
                     continue
-                rows = db.session.execute(select(column).distinct().where(column.isnot(None)))
-                for (value,) in rows:
-                    if isinstance(value, str) and HAN.search(value):
-                        values.add(value.strip())
-                        # multi-line notes are shown line by line
-                        values.update(line.strip() for line in value.splitlines() if line.strip())
+                stmt = select(column).where(column.isnot(None))
+                if not isinstance(column.type, JSON):
+                    stmt = stmt.distinct()  # JSON has no equality on PostgreSQL
+                for (value,) in db.session.execute(stmt):
+                    for text in _strings_in(value):
+                        if HAN.search(text):
+                            values.add(text.strip())
+                            # multi-line notes are shown line by line
+                            values.update(
+                                line.strip() for line in text.splitlines() if line.strip())
     return sorted((v for v in values if v), key=len, reverse=True)
 
 

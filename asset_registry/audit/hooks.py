@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import enum
@@ -14,6 +15,7 @@ from ..tenancy.scope import TenantOwned
 from .models import AuditEvent
 
 ACTOR_KEY = "audit_actor"
+IMPORT_JOB_KEY = "audit_import_job"
 # QR tokens are bearer secrets for the full scan view; the audit shows that one changed.
 SKIP_FIELDS = {"password_hash", "qr_token"}
 
@@ -32,6 +34,22 @@ def _plain(value):
 
 def set_actor(session: Session, user_id: int | None, address: str | None) -> None:
     session.info[ACTOR_KEY] = (user_id, address)
+
+
+@contextlib.contextmanager
+def import_batch(session: Session, job_id: int | None):
+    """Audit rows written inside carry the import job's id, so the log shows the
+    import as one entry linking to its job."""
+    previous = session.info.get(IMPORT_JOB_KEY)
+    session.info[IMPORT_JOB_KEY] = job_id
+    try:
+        yield
+    finally:
+        session.info[IMPORT_JOB_KEY] = previous
+
+
+def current_import_job(session: Session) -> int | None:
+    return session.info.get(IMPORT_JOB_KEY)
 
 
 def _row(obj, action: str) -> dict | None:
@@ -100,6 +118,7 @@ def _record(session: Session, flush_context) -> None:
                     "entity_id": getattr(obj, "id", None),
                     "action": action,
                     "changes": changes,
+                    "import_job_id": session.info.get(IMPORT_JOB_KEY),
                 }
             )
     if rows:
@@ -115,5 +134,6 @@ def audit_rows(session: Session, rows: list[dict]) -> None:
         row.setdefault("at", now)
         row.setdefault("user_id", user_id)
         row.setdefault("address", address)
+        row.setdefault("import_job_id", session.info.get(IMPORT_JOB_KEY))
     if rows:
         session.connection().execute(insert(AuditEvent.__table__), rows)

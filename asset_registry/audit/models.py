@@ -15,7 +15,10 @@ class AuditEvent(TenantOwned, db.Model):
 
     __tablename__ = "audit_event"
     __org_index__ = False  # the composite indexes below lead with org_id
-    __table_args__ = (Index("ix_audit_event_org_at", "org_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_org_at", "org_id", "at"),
+        Index("ix_audit_event_org_import_job", "org_id", "import_job_id"),
+    )
     __audited__ = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,3 +29,6 @@ class AuditEvent(TenantOwned, db.Model):
     entity_id: Mapped[int | None]
     action: Mapped[str] = mapped_column(String(10))
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the import that wrote the row (its thousands of rows are shown as one entry);
+    # no foreign key: the audit outlives what it describes
+    import_job_id: Mapped[int | None]

@@ -19,7 +19,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from .. import clock
-from ..audit.hooks import set_actor
+from ..audit.hooks import import_batch, set_actor
 from ..bulk import release_memory
 from ..db_events import on_commit
 from ..extensions import db
@@ -101,7 +101,8 @@ def execute(job: ImportJob, scope: Scope | None = None) -> ImportResult:
     if job.background:
         job_id = job.id
         options["progress"] = lambda n: _set_progress(job_id, n)
-    result = run_import(scope, job.org_id, job.kind, job.stored_path, **options)
+    with import_batch(db.session(), job.id):
+        result = run_import(scope, job.org_id, job.kind, job.stored_path, **options)
     record_result(job, result)
     return result
 
