@@ -46,12 +46,14 @@ def queue(
     *,
     asset_ids: list[int] | None = None,
     filters: AssetFilters | None = None,
+    start: int = 1,
 ) -> LabelJob:
     """A job row for the request to commit; its thread starts after the commit."""
     job = LabelJob(
         org_id=membership.org_id,
         membership_id=membership.id,
         layout=layout,
+        start=start,
         asset_ids=asset_ids,
         filters=None if asset_ids is not None else (filters or AssetFilters()).to_args(),
         total=total,
@@ -106,6 +108,7 @@ def run_in_thread(app: Flask, job_id: int) -> None:
                 ).one()
                 scope = scope_for(membership)
                 layout, asset_ids, filters = job.layout, job.asset_ids, job.filters
+                start = job.start
                 org_id = job.org_id
             _update_job(job_id, status=LabelJobStatus.RUNNING)
             path = output_dir(org_id) / f"{uuid.uuid4().hex}.pdf"
@@ -118,7 +121,8 @@ def run_in_thread(app: Flask, job_id: int) -> None:
                 )
                 with open(partial, "wb") as out:
                     count = write_labels(
-                        _with_progress(labels, job_id), out, layout, title=_("设备二维码标签")
+                        _with_progress(labels, job_id), out, layout, title=_("设备二维码标签"),
+                        start=start,
                     )
             os.replace(partial, path)
             session.rollback()

@@ -38,6 +38,8 @@ class LabelJob(TenantOwned, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"), index=True)
     layout: Mapped[str] = mapped_column(String(20))
+    # the first cell used on the first sheet (1 = top-left): a partly used A4 sheet
+    start: Mapped[int] = mapped_column(default=1, server_default="1")
     asset_ids: Mapped[list | None] = mapped_column(JSON)
     filters: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default=LabelJobStatus.QUEUED)

@@ -250,6 +250,30 @@ def _is_word_char(ch: str) -> bool:
     return ch.isascii() and not ch.isspace()
 
 
+# characters a line may not start with (closing brackets, punctuation) or end with
+# (opening brackets): "（DR" / ")" is never split so
+NO_LINE_START = set(")]}）】》」』〕，。、；：！？,.;:!?%·…—～")
+NO_LINE_END = set("([{（【《「『〔")
+
+
+def _sensible_cut(rest: str, cut: int) -> int:
+    """Move a break back so no line starts with a closing mark or ends with an opening
+    one. When the line would lose too much, a closing mark hangs at the end of the line
+    instead (into the label's right padding), as CJK typesetting does."""
+    k = cut
+    while 1 < k < len(rest) and (rest[k] in NO_LINE_START or rest[k - 1] in NO_LINE_END):
+        k -= 1
+        # the moved break must not land inside a Latin word either
+        while k > 1 and _is_word_char(rest[k - 1]) and _is_word_char(rest[k]):
+            k -= 1
+    if k > cut // 3:
+        return k
+    k = cut
+    while k < len(rest) and rest[k] in NO_LINE_START:
+        k += 1
+    return k
+
+
 @lru_cache(maxsize=4096)
 def _wrap(text: str, font: str, size: float, max_width: float, max_lines: int) -> tuple[str, ...]:
     """Greedy line wrap for mixed CJK/Latin text; the last line is truncated.
@@ -280,11 +304,33 @@ def _wrap(text: str, font: str, size: float, max_width: float, max_lines: int) -
                 if not (_is_word_char(rest[k - 1]) and _is_word_char(rest[k])):
                     cut = k
                     break
+        if cut < len(rest):
+            cut = _sensible_cut(rest, cut)
         lines.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
         lines.append(_truncate(rest, font, size, max_width))
     return tuple(line for line in lines if line)
+
+
+# a long name is set smaller before anything is cut: down to this share of the size
+SHRINK_STEPS = (1.0, 0.9, 0.8, 0.72)
+
+
+@lru_cache(maxsize=4096)
+def _fit_wrap(
+    text: str, font: str, size: float, max_width: float, max_lines: int
+) -> tuple[tuple[str, ...], float]:
+    """The wrapped lines and the size that shows ``text`` whole in ``max_lines``: the
+    given size if it fits, else the first smaller step that does, else the smallest
+    step with the last line cut."""
+    for step in SHRINK_STEPS:
+        smaller = size * step
+        lines = _wrap(text, font, smaller, max_width, max_lines + 1)
+        if len(lines) <= max_lines:
+            return lines, smaller
+    smallest = size * SHRINK_STEPS[-1]
+    return _wrap(text, font, smallest, max_width, max_lines), smallest
 
 
 @lru_cache(maxsize=4096)
@@ -308,8 +354,9 @@ def _draw_text(c: rl_canvas.Canvas, label: Label, lay: LabelLayout, x: float, y:
     # to the CJK font with fill+stroke rendering as a faux bold.
     code_font = LATIN_BOLD_FONT if code.isascii() else CJK_FONT
     code_text, code_size = _fit_code(code, code_font, lay.code_size, width) if code else ("", 0)
-    name_lines = _wrap(name, CJK_FONT, lay.name_size, width, lay.name_lines)
-    inst_lines = _wrap(inst, CJK_FONT, lay.institution_size, width, lay.institution_lines)
+    name_lines, name_size = _fit_wrap(name, CJK_FONT, lay.name_size, width, lay.name_lines)
+    inst_lines, inst_size = _fit_wrap(inst, CJK_FONT, lay.institution_size, width,
+                                      lay.institution_lines)
 
     lead = 1.18  # line height as a multiple of the font size
     gap = 0.25 * lay.name_size
@@ -317,9 +364,9 @@ def _draw_text(c: rl_canvas.Canvas, label: Label, lay: LabelLayout, x: float, y:
     if code_text:
         blocks.append((code_font, code_size, (code_text,), code_font == CJK_FONT))
     if name_lines:
-        blocks.append((CJK_FONT, lay.name_size, name_lines, False))
+        blocks.append((CJK_FONT, name_size, name_lines, False))
     if inst_lines:
-        blocks.append((CJK_FONT, lay.institution_size, inst_lines, False))
+        blocks.append((CJK_FONT, inst_size, inst_lines, False))
     if not blocks:
         return
     height = sum(size * lead * len(lines) for _, size, lines, _ in blocks)
@@ -355,14 +402,19 @@ def write_labels(
     out: BinaryIO,
     layout: str = "a4-24",
     title: str | None = None,
+    start: int = 1,
 ) -> int:
     """Write a PDF of ``labels`` to the binary file object ``out``.
 
     ``labels`` is consumed lazily (a generator over a query is fine); pages are
-    filled in order, row by row from the top-left. Returns the number of labels
-    drawn. With no labels a valid one-page blank PDF is written and 0 returned.
+    filled in order, row by row from the top-left, the first page from cell
+    ``start`` (1 = top-left) so a partly used sheet can go through the printer again.
+    Returns the number of labels drawn. With no labels a valid one-page blank PDF is
+    written and 0 returned.
     """
     lay = _layout(layout)
+    if not 1 <= start <= lay.per_page:
+        raise ValueError(f"start cell {start} is not on a {lay.key} sheet (1–{lay.per_page})")
     _register_fonts()
     c = rl_canvas.Canvas(out, pagesize=(lay.page_width, lay.page_height))
     c.setCreator("Asset Registry")
@@ -372,7 +424,7 @@ def write_labels(
     per_page = lay.per_page
     count = 0
     for label in labels:
-        slot = count % per_page
+        slot = (count + start - 1) % per_page
         if count and slot == 0:
             c.showPage()
         x, y = lay.label_origin(slot)
@@ -390,8 +442,9 @@ def render_labels(
     labels: Iterable[Label],
     layout: str = "a4-24",
     title: str | None = None,
+    start: int = 1,
 ) -> bytes:
     """Return a PDF of ``labels`` in the given layout (a key of ``LAYOUTS``)."""
     buf = io.BytesIO()
-    write_labels(labels, buf, layout, title=title)
+    write_labels(labels, buf, layout, title=title, start=start)
     return buf.getvalue()

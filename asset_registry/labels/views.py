@@ -46,6 +46,9 @@ def pdf():
     layout = args.get("layout", "a4-24")
     if layout not in LAYOUTS:
         abort(404)
+    # the first cell to print on (1 = top-left); out of the sheet starts at the top-left
+    start = read_id(args.get("start"), 1) or 1
+    start = start if start <= LAYOUTS[layout].per_page else 1
     scope = current_scope()
     ids, filters = None, None
     if request.method == "POST":
@@ -54,7 +57,8 @@ def pdf():
         filters = AssetFilters.from_args(request.args)
     total = services.count_labels(scope, asset_ids=ids, filters=filters)
     if total > current_app.config.get("LABELS_INLINE_MAX", 2000):
-        job = jobs.queue(scope, g.membership, layout, total, asset_ids=ids, filters=filters)
+        job = jobs.queue(scope, g.membership, layout, total, asset_ids=ids, filters=filters,
+                         start=start)
         return redirect(url_for("labels.job", job_id=job.id))
     buf = io.BytesIO()
     write_labels(
@@ -62,6 +66,7 @@ def pdf():
         buf,
         layout,
         title=_("设备二维码标签"),
+        start=start,
     )
     buf.seek(0)
     name = f"labels-{layout}-{clock.today():%Y%m%d}.pdf"
