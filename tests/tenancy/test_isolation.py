@@ -118,6 +118,7 @@ def test_audit_records_and_is_scoped(login):
     assert events.org_id == rmyy_org and events.action == "create"
     assert events.user_id is not None and events.address == c.address
     html = c.get("/audit/?entity=membership").get_data(as_text=True)
-    assert "institution_staff" in html
+    # the log reads in words: the role's label, not its code
+    assert "巡检/使用人员" in html and "institution_staff" not in html
     other = login("hcxf").get("/audit/?entity=membership").get_data(as_text=True)
     assert "rmyy_new_staff" not in other and f"membership #{events.entity_id}" not in other
