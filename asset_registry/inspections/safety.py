@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, event, exists, literal, or_, select, update
+from sqlalchemy import and_, case, event, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -82,74 +82,98 @@ BADGE = {
 # --------------------------------------------------------------------------- the rule
 
 
-def _statutory_duty(asset_id, *conditions):
+def _duty_facts(today: dt.date, where):
+    """Per asset, one pass over its active duties (GROUP BY): which of the rule's facts
+    hold. `where`: the assets concerned, as a criterion on `obligation.asset_id`."""
     o = Obligation.__table__
-    return exists().where(
-        o.c.asset_id == asset_id,
-        o.c.active.is_(True),
-        o.c.statutory.is_(True),
-        o.c.kind.not_in(rules.SELF_CHECK_KINDS),
-        *conditions,
+    t = literal(today, type_=db.Date)
+    statutory = and_(o.c.statutory.is_(True), o.c.kind.not_in(rules.SELF_CHECK_KINDS))
+
+    def flag(*conditions):
+        return func.max(case((and_(*conditions), 1), else_=0))
+
+    return (
+        select(
+            o.c.asset_id.label("asset_id"),
+            flag(statutory, o.c.failed.is_(True)).label("failed"),
+            # a failed 安全评估 / design-life assessment stops too (city plan annex, row 1)
+            flag(o.c.kind.in_(rules.AUTO_KINDS), o.c.failed.is_(True)).label("assessed_bad"),
+            flag(statutory, o.c.next_due < t).label("overdue"),
+            # the design-life assessment is dated by the asset's registered design life,
+            # not by a certificate: it is due then, and unverified by nobody's omission
+            flag(statutory, o.c.last_done.is_(None), o.c.kind.not_in(rules.AUTO_KINDS))
+            .label("unverified"),
+            flag(statutory, rules.days_between(t, o.c.next_due) <= o.c.lead_days)
+            .label("due_soon"),
+            flag(statutory).label("statutory"),
+        )
+        .where(o.c.active.is_(True), where(o.c.asset_id))
+        .group_by(o.c.asset_id)
+        .subquery("duty_facts")
     )
 
 
-def _failed_assessment(asset_id):
-    """A failed 安全评估 / design-life assessment stops the device (city plan annex, row
-    1), statutory or not."""
-    o = Obligation.__table__
-    return exists().where(o.c.asset_id == asset_id, o.c.active.is_(True),
-                          o.c.kind.in_(rules.AUTO_KINDS), o.c.failed.is_(True))
+def _states(today: dt.date, where):
+    """THE derivation: (asset id, state) for the assets `where(asset.id)` selects, worst
+    state first — one SELECT joining the duty facts and the stopping faults once."""
+    a, f = Asset.__table__, Fault.__table__
+    facts = _duty_facts(today, where)
+    stopping = (
+        select(f.c.asset_id).where(f.c.resolved_at.is_(None), f.c.stops.is_(True),
+                                   where(f.c.asset_id))
+        .group_by(f.c.asset_id).subquery("stopping")
+    )
 
+    def holds(column):
+        return func.coalesce(column, 0) == 1
 
-def stopping_fault(asset_id):
-    f = Fault.__table__
-    return exists().where(f.c.asset_id == asset_id, f.c.resolved_at.is_(None),
-                          f.c.stops.is_(True))
-
-
-def _state(today: dt.date):
-    """THE derivation, as one SQL CASE over an asset row (`asset` table columns)."""
-    a, o = Asset.__table__, Obligation.__table__
-    t = literal(today, type_=db.Date)
-    return case(
+    state = case(
         (a.c.status == AssetStatus.DISPOSED.value, SafetyState.STOPPED.value),
-        (or_(_statutory_duty(a.c.id, o.c.failed.is_(True)),
-             _failed_assessment(a.c.id),
+        (or_(holds(facts.c.failed), holds(facts.c.assessed_bad),
              and_(a.c.vessel_grade == 5, a.c.special_code == rules.FIXED_VESSEL)),
          SafetyState.FAILED.value),
-        (_statutory_duty(a.c.id, o.c.next_due < t), SafetyState.OVERDUE.value),
-        (or_(a.c.status != AssetStatus.IN_SERVICE.value, stopping_fault(a.c.id)),
+        (holds(facts.c.overdue), SafetyState.OVERDUE.value),
+        (or_(a.c.status != AssetStatus.IN_SERVICE.value, stopping.c.asset_id.is_not(None)),
          SafetyState.STOPPED.value),
-        # the design-life assessment is dated by the asset's registered design life,
-        # not by a certificate: it is due then, and unverified by nobody's omission
-        (_statutory_duty(a.c.id, o.c.last_done.is_(None), o.c.kind.not_in(rules.AUTO_KINDS)),
-         SafetyState.UNVERIFIED.value),
-        (_statutory_duty(a.c.id, rules.days_between(t, o.c.next_due) <= o.c.lead_days),
-         SafetyState.DUE_SOON.value),
-        (_statutory_duty(a.c.id), SafetyState.OK.value),
+        (holds(facts.c.unverified), SafetyState.UNVERIFIED.value),
+        (holds(facts.c.due_soon), SafetyState.DUE_SOON.value),
+        (holds(facts.c.statutory), SafetyState.OK.value),
         else_=SafetyState.NONE.value,
+    )
+    return (
+        select(a.c.id.label("id"), state.label("state"))
+        .select_from(a.outerjoin(facts, facts.c.asset_id == a.c.id)
+                     .outerjoin(stopping, stopping.c.asset_id == a.c.id))
+        .where(where(a.c.id))
+        .subquery("computed")
     )
 
 
 def refresh(today: dt.date | None = None, *, asset_ids: Iterable[int] | None = None,
             org_ids: Iterable[int] | None = None) -> int:
     """Recompute and store the state of the given assets (or of every asset of the given
-    organisations): one UPDATE per 500 ids, writing only the rows that change. Core
-    statements under the caller's session; derived data, so not audited. Returns the
-    number of assets whose state changed."""
+    organisations): one UPDATE … FROM the computed states per 500 ids (or per set of
+    organisations), writing only the rows that change. Core statements under the caller's
+    session; derived data, so not audited. Returns the number of assets changed."""
     today = today or clock.today()
     a = Asset.__table__
-    state = _state(today)
     session = db.session
     changed = 0
     if asset_ids is not None:
         ids = sorted(set(asset_ids))
-        batches = [a.c.id.in_(ids[i:i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+        batches = [
+            (lambda column, chunk=ids[i:i + CHUNK]: column.in_(chunk))
+            for i in range(0, len(ids), CHUNK)
+        ]
     else:
-        batches = [a.c.org_id.in_(sorted(set(org_ids or ())))]
+        orgs = sorted(set(org_ids or ()))
+        batches = [lambda column: column.in_(select(a.c.id).where(a.c.org_id.in_(orgs))
+                                             .scalar_subquery())]
     for where in batches:
+        computed = _states(today, where)
         result = session.execute(
-            update(a).where(where, a.c.safety_state != state).values(safety_state=state),
+            update(a).where(a.c.id == computed.c.id, a.c.safety_state != computed.c.state)
+            .values(safety_state=computed.c.state),
             execution_options={"preserve_rowcount": True},
         )
         changed += max(result.rowcount or 0, 0)
