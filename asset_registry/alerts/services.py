@@ -485,15 +485,20 @@ def acknowledge(scope: Scope, alert_id: int, note: str | None) -> Alert | None:
 
 def acknowledge_many(scope: Scope, alert_ids: list[int], note: str | None) -> int:
     """Acknowledge the open ones among `alert_ids` that the caller may act on (others are
-    skipped, foreign ones unseen). Returns how many were acknowledged."""
+    skipped, foreign ones unseen): one scoped SELECT, not a lookup per id. Returns how
+    many were acknowledged."""
     _may(scope, ACKNOWLEDGE_ROLES)
-    done = 0
-    for alert_id in sorted(set(alert_ids))[:500]:
-        alert = _visible_alert(scope, alert_id)
-        if alert is not None and alert.status == AlertStatus.OPEN:
-            acknowledge(scope, alert_id, note)
-            done += 1
-    return done
+    ids = sorted(set(alert_ids))[:500]
+    alerts = db.session.scalars(
+        select(Alert).where(Alert.id.in_(ids), Alert.status == AlertStatus.OPEN,
+                            _audience(scope))
+    ).all()
+    now, text = clock.utcnow_naive(), (note or "").strip()[:500] or None
+    for alert in alerts:
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_at, alert.acknowledged_by, alert.ack_note = now, scope.user_id, text
+    db.session.flush()
+    return len(alerts)
 
 
 # What an alert's date means, per rule (the inbox names the column per row)
